@@ -1,0 +1,43 @@
+//! Start-up: turn validated settings into a running hub, in an order that fails fast.
+//!
+//! 1. master key (generating a development key if none is configured),
+//! 2. database: open, migrate,
+//! 3. key ring: unlock with the master key (created on first start),
+//! 4. bind and serve.
+//!
+//! Nothing is bound until every step before it has succeeded.
+
+use crate::config::Settings;
+use crate::db::{self, Database};
+use crate::http::{self, metrics::Metrics, AppState};
+use crate::keys::{self, KeyRing};
+use anyhow::Context;
+use std::sync::Arc;
+
+/// Open the database and unlock the key ring: what every command needs.
+pub fn open_storage(settings: &Settings) -> anyhow::Result<(Database, Arc<KeyRing>)> {
+    let master = keys::load_master_key(&settings.master_key)?;
+    let (database, applied) = db::open(&settings.database)?;
+    if !applied.is_empty() {
+        tracing::info!(backend = database.backend_name(), migrations = ?applied, "applied migrations");
+    }
+    let mut conn = database.conn()?;
+    let ring = KeyRing::unlock(&mut conn, master)?;
+    Ok((database, Arc::new(ring)))
+}
+
+/// `tributary serve`: run until SIGTERM or SIGINT.
+pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let (db, ring) = open_storage(&settings)?;
+    let state = AppState {
+        db: db.clone(),
+        ring,
+        metrics: Arc::new(Metrics::new().context("metrics registry")?),
+    };
+    let (server, addr) = http::server(state, settings.listen, settings.shutdown_timeout)
+        .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    tracing::info!(addr = %addr, backend = db.backend_name(), "listening");
+    server.await.context("server")?;
+    tracing::info!("stopped");
+    Ok(())
+}

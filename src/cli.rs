@@ -1,0 +1,102 @@
+//! The command line. Parses arguments and settings, then calls into the library.
+//!
+//! Exit codes: 0 success, 1 a runtime failure, 2 bad usage or configuration.
+
+use crate::app;
+use crate::config::{Overrides, Settings};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tributary",
+    version,
+    about = "Health-data integration hub: vendor APIs in, FHIR R4 out"
+)]
+struct Cli {
+    /// Config file (default: config/tributary.toml when it exists).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Database URL: postgres://USER@HOST/DB or sqlite://PATH. Overrides
+    /// TRIBUTARY_DATABASE_URL and the config file. Prefer the environment variable
+    /// for URLs with a password: arguments are visible to other local users.
+    #[arg(long, global = true, value_name = "URL")]
+    database_url: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the hub: API, pages, scheduler and workers.
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage the key ring.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Add a new key-encryption key version and re-wrap every member key under it.
+    Rotate,
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let overrides = Overrides {
+        config_file: cli.config.clone(),
+        database_url: cli.database_url.clone(),
+    };
+    let settings = match Settings::load(&overrides) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("tributary: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    crate::telemetry::init(&settings.log);
+    match run(cli.command, settings) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "failed");
+            eprintln!("tributary: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
+    match command {
+        Command::Serve => actix_web::rt::System::new().block_on(app::serve(settings)),
+        Command::Migrate => {
+            let (db, applied) = crate::db::open(&settings.database)?;
+            print_json(&serde_json::json!({
+                "backend": db.backend_name(),
+                "applied": applied,
+            }))
+        }
+        Command::Keys {
+            command: KeysCommand::Rotate,
+        } => {
+            let (db, ring) = app::open_storage(&settings)?;
+            let mut conn = db.conn()?;
+            let rotation = ring.rotate(&mut conn)?;
+            tracing::info!(
+                new_version = rotation.new_version,
+                rewrapped = rotation.rewrapped_member_keys,
+                "key ring rotated"
+            );
+            print_json(&rotation)
+        }
+    }
+}
+
+fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}

@@ -1,0 +1,476 @@
+//! Configuration: a TOML file, then environment overrides, then command-line flags.
+//!
+//! Policy: fail fast. Everything is parsed and validated here, before the hub opens
+//! a database or binds a port. An unknown key, a malformed value or a key of the
+//! wrong length stops the process with a message that names the setting and where
+//! its value came from. Secret values (the master key, a database password) are
+//! never echoed in those messages.
+//!
+//! Precedence, lowest first: built-in defaults, the config file (`--config FILE`, or
+//! `config/tributary.toml` when present), `TRIBUTARY_*` environment variables,
+//! command-line flags.
+
+use base64::Engine;
+use secrecy::{ExposeSecret, SecretBox, SecretString};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use thiserror::Error;
+
+/// The config file used when `--config` is not given and the file exists.
+pub const DEFAULT_CONFIG_FILE: &str = "config/tributary.toml";
+/// Where the hub keeps its files when nothing else is configured.
+pub const DEFAULT_DATA_DIR: &str = "data";
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("config: {key} (from {origin}): {reason}")]
+    Invalid {
+        key: &'static str,
+        origin: String,
+        reason: String,
+    },
+}
+
+/// The file's shape. Every section and key is optional; unknown ones are errors.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct FileConfig {
+    server: ServerFile,
+    database: DatabaseFile,
+    keys: KeysFile,
+    log: LogFile,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct ServerFile {
+    listen: String,
+    shutdown_timeout_secs: u64,
+}
+
+impl Default for ServerFile {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            shutdown_timeout_secs: 30,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct DatabaseFile {
+    url: String,
+    pool_size: u32,
+    connect_timeout_secs: u64,
+    sqlite_busy_timeout_ms: u64,
+}
+
+impl Default for DatabaseFile {
+    fn default() -> Self {
+        Self {
+            url: format!("sqlite://{DEFAULT_DATA_DIR}/tributary.db"),
+            pool_size: 10,
+            connect_timeout_secs: 5,
+            sqlite_busy_timeout_ms: 5000,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct KeysFile {
+    master_key_file: String,
+    dev_key_file: String,
+}
+
+impl Default for KeysFile {
+    fn default() -> Self {
+        Self {
+            master_key_file: String::new(),
+            dev_key_file: format!("{DEFAULT_DATA_DIR}/dev-master.key"),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct LogFile {
+    level: String,
+    format: String,
+}
+
+impl Default for LogFile {
+    fn default() -> Self {
+        Self {
+            level: "info".into(),
+            format: "json".into(),
+        }
+    }
+}
+
+/// Validated settings the rest of the hub runs on.
+#[derive(Debug)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub shutdown_timeout: Duration,
+    pub database: DatabaseSettings,
+    pub master_key: MasterKeySource,
+    pub log: LogSettings,
+}
+
+#[derive(Debug)]
+pub struct DatabaseSettings {
+    pub url: DatabaseUrl,
+    pub pool_size: u32,
+    pub connect_timeout: Duration,
+    pub sqlite_busy_timeout: Duration,
+}
+
+/// Where the database is. A PostgreSQL URL may hold a password, so it is secret.
+#[derive(Debug)]
+pub enum DatabaseUrl {
+    Sqlite { path: PathBuf },
+    Postgres { url: SecretString },
+}
+
+/// Where the master key (the root of the key hierarchy) comes from.
+#[derive(Debug)]
+pub enum MasterKeySource {
+    /// `TRIBUTARY_MASTER_KEY`, already decoded and length-checked.
+    Env(SecretBox<[u8; 32]>),
+    /// A file an operator manages, holding the base64 key.
+    File(PathBuf),
+    /// Neither was given: a development key kept in this file, generated if missing.
+    Development(PathBuf),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+#[derive(Debug)]
+pub struct LogSettings {
+    pub level: String,
+    pub format: LogFormat,
+}
+
+/// What the command line adds on top of file and environment.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub config_file: Option<PathBuf>,
+    pub database_url: Option<String>,
+}
+
+impl Settings {
+    /// Load from the process environment.
+    pub fn load(overrides: &Overrides) -> Result<Self, ConfigError> {
+        Self::load_with(overrides, |name| std::env::var(name).ok())
+    }
+
+    /// Load with an explicit environment (tests use this).
+    pub fn load_with(
+        overrides: &Overrides,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let (file, origin) = read_file(overrides.config_file.as_deref())?;
+
+        let (listen, listen_origin) = pick(file.server.listen, &origin, "TRIBUTARY_LISTEN", &env);
+        let listen = listen
+            .parse::<SocketAddr>()
+            .map_err(|_| ConfigError::Invalid {
+                key: "server.listen",
+                origin: listen_origin,
+                reason: format!("`{listen}` is not an address and port like 127.0.0.1:8080"),
+            })?;
+
+        let (url, url_origin) = match &overrides.database_url {
+            Some(u) => (u.clone(), "--database-url".to_owned()),
+            None => pick(file.database.url, &origin, "TRIBUTARY_DATABASE_URL", &env),
+        };
+        let url = DatabaseUrl::parse(&url).map_err(|reason| ConfigError::Invalid {
+            key: "database.url",
+            origin: url_origin,
+            reason,
+        })?;
+        if file.database.pool_size == 0 {
+            return Err(invalid("database.pool_size", &origin, "must be at least 1"));
+        }
+
+        let master_key = master_key_source(file.keys, &origin, &env)?;
+        let log = log_settings(file.log, &origin)?;
+
+        Ok(Self {
+            listen,
+            shutdown_timeout: Duration::from_secs(file.server.shutdown_timeout_secs),
+            database: DatabaseSettings {
+                url,
+                pool_size: file.database.pool_size,
+                connect_timeout: Duration::from_secs(file.database.connect_timeout_secs.max(1)),
+                sqlite_busy_timeout: Duration::from_millis(file.database.sqlite_busy_timeout_ms),
+            },
+            master_key,
+            log,
+        })
+    }
+}
+
+fn read_file(explicit: Option<&Path>) -> Result<(FileConfig, String), ConfigError> {
+    let path = match explicit {
+        Some(p) => p.to_path_buf(),
+        None if Path::new(DEFAULT_CONFIG_FILE).exists() => PathBuf::from(DEFAULT_CONFIG_FILE),
+        None => return Ok((FileConfig::default(), "defaults".into())),
+    };
+    let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+        path: path.clone(),
+        source,
+    })?;
+    let file = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+        path: path.clone(),
+        message: e.to_string().trim_end().replace('\n', " "),
+    })?;
+    Ok((file, path.display().to_string()))
+}
+
+/// The environment variable's value when set, else the file's; with its origin.
+fn pick(
+    from_file: String,
+    file_origin: &str,
+    var: &str,
+    env: &impl Fn(&str) -> Option<String>,
+) -> (String, String) {
+    match env(var) {
+        Some(v) => (v, var.to_owned()),
+        None => (from_file, file_origin.to_owned()),
+    }
+}
+
+fn invalid(key: &'static str, origin: &str, reason: &str) -> ConfigError {
+    ConfigError::Invalid {
+        key,
+        origin: origin.to_owned(),
+        reason: reason.to_owned(),
+    }
+}
+
+fn master_key_source(
+    keys: KeysFile,
+    origin: &str,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<MasterKeySource, ConfigError> {
+    if let Some(value) = env("TRIBUTARY_MASTER_KEY") {
+        let value = SecretString::from(value);
+        let key =
+            decode_master_key(value.expose_secret()).map_err(|reason| ConfigError::Invalid {
+                key: "master key",
+                origin: "TRIBUTARY_MASTER_KEY".into(),
+                reason,
+            })?;
+        return Ok(MasterKeySource::Env(key));
+    }
+    if !keys.master_key_file.is_empty() {
+        return Ok(MasterKeySource::File(PathBuf::from(keys.master_key_file)));
+    }
+    if keys.dev_key_file.is_empty() {
+        return Err(invalid(
+            "keys.dev_key_file",
+            origin,
+            "is empty while neither TRIBUTARY_MASTER_KEY nor keys.master_key_file is set",
+        ));
+    }
+    Ok(MasterKeySource::Development(PathBuf::from(
+        keys.dev_key_file,
+    )))
+}
+
+/// Decode a master key: standard base64 of exactly 32 bytes. The error never
+/// contains the key material, only what was wrong with it.
+pub fn decode_master_key(text: &str) -> Result<SecretBox<[u8; 32]>, String> {
+    let bytes = zeroize::Zeroizing::new(
+        base64::engine::general_purpose::STANDARD
+            .decode(text.trim())
+            .map_err(|_| "is not valid base64 (expected base64 of 32 random bytes)".to_owned())?,
+    );
+    let key: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
+        format!(
+            "decodes to {} bytes; a master key must be exactly 32 bytes (base64 of 32 random bytes)",
+            bytes.len()
+        )
+    })?;
+    Ok(SecretBox::new(Box::new(key)))
+}
+
+fn log_settings(log: LogFile, origin: &str) -> Result<LogSettings, ConfigError> {
+    tracing_subscriber::EnvFilter::try_new(&log.level).map_err(|e| ConfigError::Invalid {
+        key: "log.level",
+        origin: origin.to_owned(),
+        reason: format!("`{}` is not a log filter: {e}", log.level),
+    })?;
+    let format = match log.format.as_str() {
+        "json" => LogFormat::Json,
+        "text" => LogFormat::Text,
+        other => {
+            return Err(ConfigError::Invalid {
+                key: "log.format",
+                origin: origin.to_owned(),
+                reason: format!("`{other}` is not one of json, text"),
+            })
+        }
+    };
+    Ok(LogSettings {
+        level: log.level,
+        format,
+    })
+}
+
+impl DatabaseUrl {
+    /// `postgres://…` / `postgresql://…` for PostgreSQL, `sqlite://PATH` for SQLite.
+    /// The error names what was wrong without repeating the URL (it may hold a password).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            let parsed =
+                url::Url::parse(text).map_err(|e| format!("is not a valid PostgreSQL URL: {e}"))?;
+            if parsed.host_str().is_none_or(str::is_empty) {
+                return Err("is a PostgreSQL URL without a host".into());
+            }
+            return Ok(Self::Postgres {
+                url: SecretString::from(text.to_owned()),
+            });
+        }
+        if let Some(path) = text.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err("is a sqlite:// URL without a file path".into());
+            }
+            return Ok(Self::Sqlite {
+                path: PathBuf::from(path),
+            });
+        }
+        let scheme = text.split_once("://").map(|(s, _)| s);
+        Err(match scheme {
+            Some(s) if s.chars().all(|c| c.is_ascii_alphanumeric() || c == '+') => format!(
+                "unsupported database scheme `{s}`; use postgres://USER@HOST/DB or sqlite://PATH"
+            ),
+            _ => "is not a database URL; use postgres://USER@HOST/DB or sqlite://PATH".into(),
+        })
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            Self::Sqlite { .. } => "sqlite",
+            Self::Postgres { .. } => "postgres",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(toml: &str, env: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.toml");
+        std::fs::write(&path, toml).unwrap();
+        let env: HashMap<String, String> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let overrides = Overrides {
+            config_file: Some(path),
+            database_url: None,
+        };
+        Settings::load_with(&overrides, |k| env.get(k).cloned())
+    }
+
+    #[test]
+    fn empty_file_gives_defaults() {
+        let s = load("", &[]).unwrap();
+        assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
+        assert!(
+            matches!(s.database.url, DatabaseUrl::Sqlite { ref path } if path == Path::new("data/tributary.db"))
+        );
+        assert!(matches!(s.master_key, MasterKeySource::Development(_)));
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let e = load("[server]\nlisten = \"127.0.0.1:1\"\nlistn = 3\n", &[]).unwrap_err();
+        assert!(e.to_string().contains("listn"), "{e}");
+        let e = load("[databse]\n", &[]).unwrap_err();
+        assert!(e.to_string().contains("databse"), "{e}");
+    }
+
+    #[test]
+    fn env_overrides_file_and_is_named_in_errors() {
+        let s = load(
+            "[server]\nlisten = \"127.0.0.1:1\"\n",
+            &[("TRIBUTARY_LISTEN", "0.0.0.0:9")],
+        )
+        .unwrap();
+        assert_eq!(s.listen.to_string(), "0.0.0.0:9");
+        let e = load("", &[("TRIBUTARY_LISTEN", "localhost")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("server.listen") && e.contains("TRIBUTARY_LISTEN"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn database_urls() {
+        assert!(matches!(
+            DatabaseUrl::parse("postgres://u@h/db"),
+            Ok(DatabaseUrl::Postgres { .. })
+        ));
+        assert!(matches!(
+            DatabaseUrl::parse("postgresql://u:p@h:5/db"),
+            Ok(DatabaseUrl::Postgres { .. })
+        ));
+        assert!(
+            matches!(DatabaseUrl::parse("sqlite:///tmp/x.db"), Ok(DatabaseUrl::Sqlite { ref path }) if path == Path::new("/tmp/x.db"))
+        );
+        assert!(DatabaseUrl::parse("mysql://h/db")
+            .unwrap_err()
+            .contains("mysql"));
+        assert!(DatabaseUrl::parse("data.db").is_err());
+        assert!(DatabaseUrl::parse("sqlite://").is_err());
+        let e = DatabaseUrl::parse("postgres://user:hunter2@").unwrap_err();
+        assert!(!e.contains("hunter2"), "{e}");
+    }
+
+    #[test]
+    fn master_key_length_is_checked_without_echo() {
+        let short = base64::engine::general_purpose::STANDARD.encode([7u8; 16]);
+        let e = load("", &[("TRIBUTARY_MASTER_KEY", &short)])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("TRIBUTARY_MASTER_KEY") && e.contains("16 bytes"),
+            "{e}"
+        );
+        assert!(!e.contains(&short));
+        let good = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
+        let s = load("", &[("TRIBUTARY_MASTER_KEY", &good)]).unwrap();
+        assert!(matches!(s.master_key, MasterKeySource::Env(_)));
+    }
+
+    #[test]
+    fn bad_log_format_is_named() {
+        let e = load("[log]\nformat = \"xml\"\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("log.format") && e.contains("xml"), "{e}");
+    }
+}

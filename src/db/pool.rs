@@ -1,0 +1,247 @@
+//! The connection pool and everything backend-specific about opening connections.
+
+use super::{pending_migrations, run_migrations, AnyConnection};
+use crate::config::{DatabaseSettings, DatabaseUrl};
+use diesel::connection::{SimpleConnection, TransactionManager};
+use diesel::r2d2::{self, ManageConnection};
+use diesel::{Connection, PgConnection, SqliteConnection};
+use secrecy::{ExposeSecret, SecretString};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use thiserror::Error;
+
+pub type PooledConn = r2d2::PooledConnection<Manager>;
+
+/// Storage errors. Messages name the backend and the step, never a URL or a value.
+#[derive(Debug, Error)]
+pub enum DbError {
+    #[error("cannot set up the {backend} database: {reason}")]
+    Setup {
+        backend: &'static str,
+        reason: String,
+    },
+    #[error("no database connection available: {0}")]
+    Pool(#[from] r2d2::PoolError),
+    #[error("database query failed: {0}")]
+    Query(#[from] diesel::result::Error),
+    #[error("database migrations failed: {0}")]
+    Migration(String),
+}
+
+/// The pool plus what the readiness check needs to know about the backend.
+#[derive(Clone)]
+pub struct Database {
+    pool: r2d2::Pool<Manager>,
+    sqlite_path: Option<PathBuf>,
+}
+
+/// Opens connections for the pool; the one place that knows each backend's set-up.
+#[derive(Debug)]
+pub struct Manager {
+    target: Target,
+}
+
+#[derive(Debug)]
+enum Target {
+    /// A `file:` URI opened with `mode=rw`: if the file disappears, connecting fails
+    /// instead of silently creating an empty database in its place.
+    Sqlite {
+        uri: String,
+        busy_timeout_ms: u128,
+    },
+    Postgres {
+        url: SecretString,
+    },
+}
+
+impl ManageConnection for Manager {
+    type Connection = AnyConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<AnyConnection, r2d2::Error> {
+        match &self.target {
+            Target::Sqlite {
+                uri,
+                busy_timeout_ms,
+            } => {
+                let mut conn =
+                    SqliteConnection::establish(uri).map_err(r2d2::Error::ConnectionError)?;
+                conn.batch_execute(&format!(
+                    "PRAGMA busy_timeout = {busy_timeout_ms}; PRAGMA foreign_keys = ON;"
+                ))
+                .map_err(r2d2::Error::QueryError)?;
+                Ok(AnyConnection::Sqlite(conn))
+            }
+            Target::Postgres { url } => PgConnection::establish(url.expose_secret())
+                .map(AnyConnection::Postgresql)
+                .map_err(r2d2::Error::ConnectionError),
+        }
+    }
+
+    fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), r2d2::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut AnyConnection) -> bool {
+        std::thread::panicking()
+            || <AnyConnection as Connection>::TransactionManager::is_broken_transaction_manager(
+                conn,
+            )
+    }
+}
+
+/// Logs pool connection failures through tracing (r2d2's default handler would use
+/// the `log` crate, which the hub does not route).
+#[derive(Debug)]
+struct TracingErrorHandler;
+
+impl r2d2::HandleError<r2d2::Error> for TracingErrorHandler {
+    fn handle_error(&self, error: r2d2::Error) {
+        tracing::warn!(error = %error, "database connection failed");
+    }
+}
+
+/// Open the configured database: create the SQLite file if needed, build the pool,
+/// and apply pending migrations.
+pub fn open(settings: &DatabaseSettings) -> Result<(Database, Vec<String>), DbError> {
+    let (target, sqlite_path) = match &settings.url {
+        DatabaseUrl::Sqlite { path } => {
+            create_sqlite(path)?;
+            let target = Target::Sqlite {
+                uri: sqlite_uri(path),
+                busy_timeout_ms: settings.sqlite_busy_timeout.as_millis(),
+            };
+            (target, Some(path.clone()))
+        }
+        DatabaseUrl::Postgres { url } => {
+            let target = Target::Postgres {
+                url: with_connect_timeout(url, settings.connect_timeout),
+            };
+            (target, None)
+        }
+    };
+    let backend = settings.url.backend_name();
+    let pool = r2d2::Pool::builder()
+        .max_size(settings.pool_size)
+        .min_idle(Some(1))
+        .connection_timeout(settings.connect_timeout)
+        .error_handler(Box::new(TracingErrorHandler))
+        .build(Manager { target })
+        .map_err(|e| DbError::Setup {
+            backend,
+            reason: e.to_string(),
+        })?;
+    let db = Database { pool, sqlite_path };
+    let applied = {
+        let mut conn = db.conn()?;
+        run_migrations(&mut conn).map_err(|e| DbError::Migration(e.to_string()))?
+    };
+    Ok((db, applied))
+}
+
+/// Create the SQLite file (and its folder) and switch it to WAL, which persists.
+fn create_sqlite(path: &Path) -> Result<(), DbError> {
+    let setup = |reason: String| DbError::Setup {
+        backend: "sqlite",
+        reason,
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| setup(format!("cannot create folder {}: {e}", dir.display())))?;
+    }
+    let mut conn = SqliteConnection::establish(&path.to_string_lossy())
+        .map_err(|e| setup(format!("cannot open {}: {e}", path.display())))?;
+    conn.batch_execute("PRAGMA journal_mode = WAL;")
+        .map_err(|e| setup(format!("cannot enable WAL on {}: {e}", path.display())))?;
+    Ok(())
+}
+
+/// `file:` URI for a path, escaping the characters a URI gives meaning to.
+fn sqlite_uri(path: &Path) -> String {
+    let mut escaped = String::new();
+    for c in path.to_string_lossy().chars() {
+        match c {
+            '%' => escaped.push_str("%25"),
+            '?' => escaped.push_str("%3f"),
+            '#' => escaped.push_str("%23"),
+            c => escaped.push(c),
+        }
+    }
+    format!("file:{escaped}?mode=rw")
+}
+
+/// libpq waits for a dead host for minutes unless told otherwise.
+fn with_connect_timeout(url: &SecretString, timeout: Duration) -> SecretString {
+    let url = url.expose_secret();
+    if url.contains("connect_timeout=") {
+        return SecretString::from(url.to_owned());
+    }
+    let sep = if url.contains('?') { '&' } else { '?' };
+    SecretString::from(format!("{url}{sep}connect_timeout={}", timeout.as_secs()))
+}
+
+impl Database {
+    /// A connection from the pool, waiting up to the configured connect timeout.
+    pub fn conn(&self) -> Result<PooledConn, DbError> {
+        Ok(self.pool.get()?)
+    }
+
+    /// Ready means: the database answers within `timeout`, its file is where the
+    /// configuration says (SQLite), and no migration is pending. The reason given
+    /// otherwise is safe to show: no URL, no credentials.
+    pub fn check_ready(&self, timeout: Duration) -> Result<(), String> {
+        if let Some(path) = &self.sqlite_path {
+            if !path.exists() {
+                return Err(format!("database file {} is missing", path.display()));
+            }
+        }
+        let mut conn = self
+            .pool
+            .get_timeout(timeout)
+            .map_err(|_| "database unreachable".to_owned())?;
+        conn.batch_execute("SELECT 1")
+            .map_err(|_| "database unreachable".to_owned())?;
+        match pending_migrations(&mut conn) {
+            Ok(0) => Ok(()),
+            Ok(n) => Err(format!("{n} database migrations pending")),
+            Err(_) => Err("cannot read the migration state".to_owned()),
+        }
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        if self.sqlite_path.is_some() {
+            "sqlite"
+        } else {
+            "postgres"
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_uri_escapes_uri_characters() {
+        assert_eq!(sqlite_uri(Path::new("data/t.db")), "file:data/t.db?mode=rw");
+        assert_eq!(
+            sqlite_uri(Path::new("/a?b#c%d")),
+            "file:/a%3fb%23c%25d?mode=rw"
+        );
+    }
+
+    #[test]
+    fn connect_timeout_is_added_once() {
+        let t = Duration::from_secs(3);
+        let u = with_connect_timeout(&SecretString::from("postgres://h/db"), t);
+        assert_eq!(u.expose_secret(), "postgres://h/db?connect_timeout=3");
+        let u = with_connect_timeout(&SecretString::from("postgres://h/db?sslmode=disable"), t);
+        assert_eq!(
+            u.expose_secret(),
+            "postgres://h/db?sslmode=disable&connect_timeout=3"
+        );
+        let u = with_connect_timeout(&SecretString::from("postgres://h/db?connect_timeout=9"), t);
+        assert_eq!(u.expose_secret(), "postgres://h/db?connect_timeout=9");
+    }
+}

@@ -1,0 +1,59 @@
+//! The HTTP server: routes, shared state, middleware.
+
+pub mod error;
+mod health;
+pub mod metrics;
+mod observe;
+
+use crate::db::Database;
+use crate::keys::KeyRing;
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpServer};
+use metrics::Metrics;
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Database,
+    pub ring: Arc<KeyRing>,
+    pub metrics: Arc<Metrics>,
+}
+
+/// Routes of the hub, shared by the server and tests.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(health::healthz))
+        .route("/readyz", web::get().to(health::readyz))
+        .route("/metrics", web::get().to(metrics::handler));
+}
+
+/// Bind `listen` and build the server; returns it with the address actually bound
+/// (port 0 picks a free port). The server runs when awaited and stops gracefully on
+/// SIGTERM or SIGINT, letting in-flight requests finish within `shutdown_timeout`.
+pub fn server(
+    state: AppState,
+    listen: SocketAddr,
+    shutdown_timeout: Duration,
+) -> std::io::Result<(Server, SocketAddr)> {
+    let listener = TcpListener::bind(listen)?;
+    let addr = listener.local_addr()?;
+    let db = web::Data::new(state.db.clone());
+    let ring = web::Data::from(state.ring.clone());
+    let metrics = web::Data::from(state.metrics.clone());
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(db.clone())
+            .app_data(ring.clone())
+            .app_data(metrics.clone())
+            .wrap(from_fn(observe::observe))
+            .configure(routes)
+            .default_service(web::to(error::not_found))
+    })
+    .shutdown_timeout(shutdown_timeout.as_secs())
+    .listen(listener)?
+    .run();
+    Ok((server, addr))
+}

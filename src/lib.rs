@@ -1,0 +1,16 @@
+//! Tributary: an open-source health-data integration hub.
+//!
+//! The binary (`src/main.rs`) only calls [`cli::main`]; everything else is this
+//! library, so integration tests start the same hub the binary starts. See
+//! `docs/ARCHITECTURE.md` for the parts and how data flows through them.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod crypto;
+pub mod db;
+pub mod domain;
+pub mod http;
+pub mod keys;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,35 @@
+//! Domain storage on top of [`crate::db`]: portals and members so far.
+//!
+//! Policy: personal data never reaches a table in clear. What a query must find is
+//! stored as a keyed hash (HMAC under the ring's index key); what must be read back
+//! is sealed with the member's data key, bound to its table, row and member.
+
+pub mod members;
+pub mod portals;
+
+use crate::keys::KeyError;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("already exists")]
+    Conflict,
+    #[error("not found")]
+    NotFound,
+    #[error("stored value is unreadable: {0}")]
+    Corrupt(String),
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error("database: {0}")]
+    Db(diesel::result::Error),
+}
+
+impl From<diesel::result::Error> for StoreError {
+    fn from(e: diesel::result::Error) -> Self {
+        if crate::db::is_unique_violation(&e) {
+            Self::Conflict
+        } else {
+            Self::Db(e)
+        }
+    }
+}
