@@ -1,0 +1,291 @@
+//! Test harness: a fresh database per test on either backend, the real `tributary`
+//! binary started on a free port, and a macro that runs a test on both backends.
+//!
+//! PostgreSQL is reached at `TRIBUTARY_TEST_POSTGRES_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/postgres`); each test creates its own
+//! database there and drops it afterwards. PostgreSQL tests fail (never skip) when
+//! the server is down: `.ci/run` starts it.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use base64::Engine;
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection};
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::Duration;
+use tributary::config::{Overrides, Settings};
+use tributary::db::{AnyConnection, Database};
+use tributary::keys::KeyRing;
+
+/// Runs each test body once on SQLite and once on PostgreSQL, as `NAME::sqlite` and
+/// `NAME::postgres`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($(fn $name:ident($db:ident: TestDb) $body:block)*) => {$(
+        mod $name {
+            use super::*;
+            fn body($db: TestDb) $body
+            #[test]
+            fn sqlite() {
+                body(TestDb::new(Backend::Sqlite))
+            }
+            #[test]
+            fn postgres() {
+                body(TestDb::new(Backend::Postgres))
+            }
+        }
+    )*};
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The master key every test uses unless it tests keys themselves.
+pub fn test_master_key() -> String {
+    base64::engine::general_purpose::STANDARD.encode([42u8; 32])
+}
+
+pub fn other_master_key() -> String {
+    base64::engine::general_purpose::STANDARD.encode([7u8; 32])
+}
+
+pub fn admin_url() -> String {
+    std::env::var("TRIBUTARY_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+pub fn admin_conn() -> PgConnection {
+    PgConnection::establish(&admin_url()).unwrap_or_else(|e| {
+        panic!("PostgreSQL for tests is not reachable at TRIBUTARY_TEST_POSTGRES_URL (start it, see .ci/run): {e}")
+    })
+}
+
+/// A fresh, empty database and a temporary working directory.
+pub struct TestDb {
+    pub backend: Backend,
+    pub dir: tempfile::TempDir,
+    url: String,
+    pg_name: Option<String>,
+}
+
+impl TestDb {
+    pub fn new(backend: Backend) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        match backend {
+            Backend::Sqlite => {
+                let url = format!(
+                    "sqlite://{}",
+                    dir.path().join("data/tributary.db").display()
+                );
+                Self {
+                    backend,
+                    dir,
+                    url,
+                    pg_name: None,
+                }
+            }
+            Backend::Postgres => {
+                let name = format!("tributary_test_{}", uuid::Uuid::new_v4().simple());
+                admin_conn()
+                    .batch_execute(&format!("CREATE DATABASE {name}"))
+                    .unwrap();
+                let mut url = url::Url::parse(&admin_url()).unwrap();
+                url.set_path(&name);
+                Self {
+                    backend,
+                    dir,
+                    url: url.to_string(),
+                    pg_name: Some(name),
+                }
+            }
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The SQLite file, for SQLite databases.
+    pub fn sqlite_file(&self) -> PathBuf {
+        self.dir.path().join("data/tributary.db")
+    }
+
+    pub fn pg_name(&self) -> &str {
+        self.pg_name.as_deref().expect("a PostgreSQL database")
+    }
+
+    pub fn settings(&self, master_key: &str) -> Settings {
+        let overrides = Overrides {
+            config_file: Some(self.write_config("")),
+            database_url: Some(self.url.clone()),
+        };
+        let key = master_key.to_owned();
+        Settings::load_with(&overrides, move |k| {
+            (k == "TRIBUTARY_MASTER_KEY").then(|| key.clone())
+        })
+        .unwrap()
+    }
+
+    /// Open the database in-process (migrating it) and unlock the ring.
+    pub fn open(&self, master_key: &str) -> (Database, Arc<KeyRing>) {
+        tributary::app::open_storage(&self.settings(master_key)).unwrap()
+    }
+
+    /// A plain connection, outside the pool.
+    pub fn raw_conn(&self) -> AnyConnection {
+        match self.backend {
+            Backend::Sqlite => AnyConnection::Sqlite(
+                diesel::SqliteConnection::establish(&self.sqlite_file().to_string_lossy()).unwrap(),
+            ),
+            Backend::Postgres => {
+                AnyConnection::Postgresql(PgConnection::establish(&self.url).unwrap())
+            }
+        }
+    }
+
+    pub fn write_config(&self, text: &str) -> PathBuf {
+        let path = self
+            .dir
+            .path()
+            .join(format!("config-{}.toml", uuid::Uuid::new_v4().simple()));
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// Environment for the binary pointing at this database.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("TRIBUTARY_DATABASE_URL", self.url.clone()),
+            ("TRIBUTARY_MASTER_KEY", test_master_key()),
+        ]
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(name) = &self.pg_name {
+            if let Ok(mut c) = PgConnection::establish(&admin_url()) {
+                let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            }
+        }
+    }
+}
+
+/// The `tributary` binary with a clean environment, run in `dir`.
+pub fn tributary(dir: &Path, env: &[(&str, String)]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tributary"));
+    cmd.current_dir(dir)
+        .env_remove("TRIBUTARY_DATABASE_URL")
+        .env_remove("TRIBUTARY_LISTEN")
+        .env_remove("TRIBUTARY_MASTER_KEY")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+pub fn run(dir: &Path, env: &[(&str, String)], args: &[&str]) -> Output {
+    tributary(dir, env).args(args).output().unwrap()
+}
+
+/// A running `tributary serve`, killed when dropped.
+pub struct Hub {
+    child: Child,
+    pub addr: SocketAddr,
+    logs: Arc<Mutex<Vec<String>>>,
+}
+
+impl Hub {
+    pub fn start(dir: &Path, env: &[(&str, String)]) -> Self {
+        let mut env = env.to_vec();
+        env.push(("TRIBUTARY_LISTEN", "127.0.0.1:0".into()));
+        let mut child = tributary(dir, &env)
+            .arg("serve")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = mpsc::channel();
+        let sink = logs.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) {
+                    if v["message"] == "listening" {
+                        let _ = tx.send(v["addr"].as_str().unwrap_or_default().to_owned());
+                    }
+                }
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let addr = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(a) => a.parse().unwrap(),
+            Err(_) => {
+                let _ = child.kill();
+                panic!("hub did not start:\n{}", logs.lock().unwrap().join("\n"));
+            }
+        };
+        Self { child, addr, logs }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub fn get(&self, path: &str) -> reqwest::blocking::Response {
+        reqwest::blocking::Client::new()
+            .get(self.url(path))
+            .timeout(Duration::from_secs(30))
+            .send()
+            .unwrap()
+    }
+
+    pub fn logs(&self) -> String {
+        self.logs.lock().unwrap().join("\n")
+    }
+
+    /// Send SIGTERM and wait for the process to exit.
+    pub fn terminate(mut self) -> ExitStatus {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        for _ in 0..300 {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("hub did not stop within 30 s of SIGTERM");
+    }
+}
+
+impl Drop for Hub {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Poll `f` until it returns true, for up to `secs` seconds.
+pub fn eventually(secs: u64, mut f: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+    while std::time::Instant::now() < deadline {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    false
+}
