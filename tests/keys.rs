@@ -265,3 +265,37 @@ fn postgres_relation_files(db: &TestDb) -> Vec<(String, Vec<u8>)> {
     }
     files
 }
+
+on_both_backends! {
+    fn pooled_connections_enforce_foreign_keys_and_sqlite_runs_in_wal(db: TestDb) {
+        let (pool, _ring) = db.open(&test_master_key());
+        let mut conn = pool.conn().unwrap();
+        let orphan = diesel::insert_into(members::table)
+            .values((
+                members::id.eq(MemberId::new().as_str()),
+                members::portal_id.eq(PortalId::new().as_str()),
+                members::user_key_hash.eq(vec![1u8]),
+                members::user_key_sealed.eq(vec![1u8]),
+                members::created_at.eq(chrono::Utc::now().naive_utc()),
+            ))
+            .execute(&mut *conn);
+        assert!(orphan.is_err(), "a member of a portal that does not exist was stored");
+
+        if let tributary::db::AnyConnection::Sqlite(c) = &mut *conn {
+            #[derive(QueryableByName)]
+            struct Mode {
+                #[diesel(sql_type = diesel::sql_types::Text)]
+                journal_mode: String,
+            }
+            #[derive(QueryableByName)]
+            struct Busy {
+                #[diesel(sql_type = diesel::sql_types::Integer)]
+                timeout: i32,
+            }
+            let mode: Mode = diesel::sql_query("PRAGMA journal_mode").get_result(c).unwrap();
+            assert_eq!(mode.journal_mode, "wal");
+            let busy: Busy = diesel::sql_query("PRAGMA busy_timeout").get_result(c).unwrap();
+            assert_eq!(busy.timeout, 5000);
+        }
+    }
+}
