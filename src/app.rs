@@ -9,7 +9,7 @@
 
 use crate::config::Settings;
 use crate::db::{self, Database};
-use crate::http::{self, metrics::Metrics, AppState};
+use crate::http::{self, auth::ApiLimiter, metrics::Metrics, AppState};
 use crate::keys::{self, KeyRing};
 use anyhow::Context;
 use std::sync::Arc;
@@ -33,6 +33,10 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         db: db.clone(),
         ring,
         metrics: Arc::new(Metrics::new().context("metrics registry")?),
+        limiter: Arc::new(ApiLimiter::new(
+            settings.api.rate_limit_per_second,
+            settings.api.rate_limit_burst,
+        )),
     };
     let (server, addr) = http::server(state, settings.listen, settings.shutdown_timeout)
         .with_context(|| format!("cannot listen on {}", settings.listen))?;

@@ -2,8 +2,8 @@
 //!
 //! Exit codes: 0 success, 1 a runtime failure, 2 bad usage or configuration.
 
-use crate::app;
 use crate::config::{Overrides, Settings};
+use crate::{admin, app};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -38,6 +38,59 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Manage portals (tenants) and their API keys.
+    Portal {
+        #[command(subcommand)]
+        command: PortalCommand,
+    },
+    /// Check the audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PortalCommand {
+    /// Create a portal and print its id and a new API key with every scope (shown once).
+    Create {
+        #[arg(long)]
+        name: String,
+    },
+    /// Manage a portal's API keys.
+    Key {
+        #[command(subcommand)]
+        command: PortalKeyCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PortalKeyCommand {
+    /// Create an API key (shown once).
+    Create {
+        #[arg(long)]
+        portal: String,
+        /// Comma-separated: members:write, data:read, apps:write, webhooks:write; or `all`.
+        #[arg(long, default_value = "all")]
+        scopes: String,
+    },
+    /// List a portal's keys (never the secrets).
+    List {
+        #[arg(long)]
+        portal: String,
+    },
+    /// Revoke a key; it stops working at once.
+    Revoke {
+        #[arg(long)]
+        portal: String,
+        key_id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Check the hash chain; exits 1 naming the first broken entry.
+    Verify,
 }
 
 #[derive(Debug, Subcommand)]
@@ -92,6 +145,27 @@ fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                 "key ring rotated"
             );
             print_json(&rotation)
+        }
+        Command::Portal { command } => {
+            let (db, _ring) = app::open_storage(&settings)?;
+            print_json(&match command {
+                PortalCommand::Create { name } => admin::create_portal(&db, &name)?,
+                PortalCommand::Key { command } => match command {
+                    PortalKeyCommand::Create { portal, scopes } => {
+                        admin::create_key(&db, &portal, &scopes)?
+                    }
+                    PortalKeyCommand::List { portal } => admin::list_keys(&db, &portal)?,
+                    PortalKeyCommand::Revoke { portal, key_id } => {
+                        admin::revoke_key(&db, &portal, &key_id)?
+                    }
+                },
+            })
+        }
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => {
+            let (db, _) = crate::db::open(&settings.database)?;
+            print_json(&admin::verify_audit(&db)?)
         }
     }
 }

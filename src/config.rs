@@ -14,6 +14,7 @@ use base64::Engine;
 use secrecy::{ExposeSecret, SecretBox, SecretString};
 use serde::Deserialize;
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use thiserror::Error;
@@ -45,6 +46,7 @@ pub enum ConfigError {
 #[serde(deny_unknown_fields, default)]
 struct FileConfig {
     server: ServerFile,
+    api: ApiFile,
     database: DatabaseFile,
     keys: KeysFile,
     log: LogFile,
@@ -62,6 +64,22 @@ impl Default for ServerFile {
         Self {
             listen: "127.0.0.1:8080".into(),
             shutdown_timeout_secs: 30,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct ApiFile {
+    rate_limit_per_second: u32,
+    rate_limit_burst: u32,
+}
+
+impl Default for ApiFile {
+    fn default() -> Self {
+        Self {
+            rate_limit_per_second: 20,
+            rate_limit_burst: 100,
         }
     }
 }
@@ -123,9 +141,19 @@ impl Default for LogFile {
 pub struct Settings {
     pub listen: SocketAddr,
     pub shutdown_timeout: Duration,
+    pub api: ApiSettings,
     pub database: DatabaseSettings,
     pub master_key: MasterKeySource,
     pub log: LogSettings,
+}
+
+/// Limits of the portal API.
+#[derive(Debug)]
+pub struct ApiSettings {
+    /// Sustained requests per second per API key.
+    pub rate_limit_per_second: NonZeroU32,
+    /// Requests a key may make at once before the sustained rate applies.
+    pub rate_limit_burst: NonZeroU32,
 }
 
 #[derive(Debug)]
@@ -208,12 +236,23 @@ impl Settings {
             return Err(invalid("database.pool_size", &origin, "must be at least 1"));
         }
 
+        let positive = |key: &'static str, v: u32| {
+            NonZeroU32::new(v).ok_or_else(|| invalid(key, &origin, "must be at least 1"))
+        };
+        let api = ApiSettings {
+            rate_limit_per_second: positive(
+                "api.rate_limit_per_second",
+                file.api.rate_limit_per_second,
+            )?,
+            rate_limit_burst: positive("api.rate_limit_burst", file.api.rate_limit_burst)?,
+        };
         let master_key = master_key_source(file.keys, &origin, &env)?;
         let log = log_settings(file.log, &origin)?;
 
         Ok(Self {
             listen,
             shutdown_timeout: Duration::from_secs(file.server.shutdown_timeout_secs),
+            api,
             database: DatabaseSettings {
                 url,
                 pool_size: file.database.pool_size,

@@ -110,3 +110,29 @@ mod tests {
         );
     }
 }
+
+/// Serialise stored UTC timestamps (naive in the database) as RFC 3339 with `Z`.
+pub mod utc {
+    use chrono::NaiveDateTime;
+    use serde::Serializer;
+
+    const FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.6fZ";
+
+    pub fn serialize<S: Serializer>(t: &NaiveDateTime, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&t.format(FORMAT))
+    }
+
+    pub mod option {
+        use super::*;
+
+        pub fn serialize<S: Serializer>(
+            t: &Option<NaiveDateTime>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            match t {
+                Some(t) => s.collect_str(&t.format(FORMAT)),
+                None => s.serialize_none(),
+            }
+        }
+    }
+}

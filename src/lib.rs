@@ -4,6 +4,8 @@
 //! library, so integration tests start the same hub the binary starts. See
 //! `docs/ARCHITECTURE.md` for the parts and how data flows through them.
 
+pub mod admin;
+pub mod api;
 pub mod app;
 pub mod cli;
 pub mod config;

@@ -135,7 +135,7 @@ on_both_backends! {
 
         let rotate = || {
             let out = run(db.path(), &db.env(), &["keys", "rotate"]);
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            assert!(out.status.success(), "{:?} {}", out.status, String::from_utf8_lossy(&out.stderr));
             serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
         };
         let first = rotate();

@@ -70,10 +70,16 @@ on_both_backends! {
             .header("authorization", format!("Bearer {marker}"))
             .send()
             .unwrap();
-        assert_eq!(res.status(), 404);
+        assert_eq!(res.status(), 401);
         assert_eq!(res.headers()["x-request-id"], "trace-abc-123");
         let body: serde_json::Value = res.json().unwrap();
-        assert_eq!(body["error"], "not_found");
+        assert_eq!(body["error"], "unauthorized");
+        let res = reqwest::blocking::Client::new()
+            .get(hub.url(&format!("/no/such/{marker}")))
+            .send()
+            .unwrap();
+        assert_eq!(res.status(), 404);
+        assert_eq!(res.json::<serde_json::Value>().unwrap()["error"], "not_found");
 
         // A made-up request id gets replaced, not echoed.
         let res = reqwest::blocking::Client::new()
@@ -90,6 +96,7 @@ on_both_backends! {
         let metrics = hub.get("/metrics").text().unwrap();
         assert!(!metrics.contains(marker));
         assert!(metrics.contains("route=\"unmatched\""));
+        assert!(metrics.contains("route=\"/v1/members/{user_key}\""), "{metrics}");
         for line in logs.lines() {
             serde_json::from_str::<serde_json::Value>(line)
                 .unwrap_or_else(|e| panic!("not a JSON log line ({e}): {line}"));

@@ -7,6 +7,7 @@
 //! does all I/O, storage and delivery.
 
 pub mod connector;
+pub mod registry;
 pub mod sample;
 
 pub use connector::{

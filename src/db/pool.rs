@@ -124,7 +124,11 @@ pub fn open(settings: &DatabaseSettings) -> Result<(Database, Vec<String>), DbEr
     let backend = settings.url.backend_name();
     let pool = r2d2::Pool::builder()
         .max_size(settings.pool_size)
-        .min_idle(Some(1))
+        // No idle minimum: r2d2 would open replacement connections on its own
+        // threads, and a process that exits while libpq is connecting on another
+        // thread can crash in libpq's exit handlers. Connections are opened on demand
+        // (by the thread that waits for them) and then kept.
+        .min_idle(Some(0))
         .connection_timeout(settings.connect_timeout)
         .error_handler(Box::new(TracingErrorHandler))
         .build(Manager { target })

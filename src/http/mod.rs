@@ -1,7 +1,9 @@
 //! The HTTP server: routes, shared state, middleware.
 
+pub mod auth;
 pub mod error;
 mod health;
+pub mod input;
 pub mod metrics;
 mod observe;
 
@@ -21,13 +23,15 @@ pub struct AppState {
     pub db: Database,
     pub ring: Arc<KeyRing>,
     pub metrics: Arc<Metrics>,
+    pub limiter: Arc<auth::ApiLimiter>,
 }
 
 /// Routes of the hub, shared by the server and tests.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
-        .route("/metrics", web::get().to(metrics::handler));
+        .route("/metrics", web::get().to(metrics::handler))
+        .configure(crate::api::routes);
 }
 
 /// Bind `listen` and build the server; returns it with the address actually bound
@@ -43,11 +47,15 @@ pub fn server(
     let db = web::Data::new(state.db.clone());
     let ring = web::Data::from(state.ring.clone());
     let metrics = web::Data::from(state.metrics.clone());
+    let limiter = web::Data::from(state.limiter.clone());
     let server = HttpServer::new(move || {
         App::new()
             .app_data(db.clone())
             .app_data(ring.clone())
             .app_data(metrics.clone())
+            .app_data(limiter.clone())
+            .app_data(input::path_config())
+            .app_data(input::query_config())
             .wrap(from_fn(observe::observe))
             .configure(routes)
             .default_service(web::to(error::not_found))

@@ -9,7 +9,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::web;
+use actix_web::{web, HttpMessage};
 use std::time::Instant;
 use tracing::Instrument;
 
@@ -40,6 +40,8 @@ pub async fn observe(
         .match_pattern()
         .unwrap_or_else(|| UNMATCHED_ROUTE.to_owned());
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
+    req.extensions_mut()
+        .insert(super::auth::RequestId(id.clone()));
     let span = tracing::info_span!("request", request_id = %id, method = %method, route = %route);
 
     let result = next.call(req).instrument(span.clone()).await;

@@ -120,6 +120,30 @@ impl KeyRing {
         Ok(key)
     }
 
+    /// Seal a hub-wide secret (one that belongs to no member) under the newest KEK.
+    pub fn seal_hub_secret(
+        &self,
+        conn: &mut AnyConnection,
+        table: &str,
+        row: &str,
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, KeyError> {
+        let kek = self.current_kek(conn)?;
+        Ok(seal(&kek, &Aad::new(table, row, None), plaintext))
+    }
+
+    /// Open a value made by [`KeyRing::seal_hub_secret`], whatever KEK version sealed it.
+    pub fn open_hub_secret(
+        &self,
+        conn: &mut AnyConnection,
+        table: &str,
+        row: &str,
+        sealed: &[u8],
+    ) -> Result<zeroize::Zeroizing<Vec<u8>>, KeyError> {
+        let kek = self.kek(conn, crate::crypto::key_version(sealed)?)?;
+        Ok(open(&kek, &Aad::new(table, row, None), sealed)?)
+    }
+
     fn cached(&self, version: u32) -> Option<SecretKey> {
         self.keks
             .read()

@@ -116,3 +116,17 @@ pub fn get(conn: &mut AnyConnection, ring: &KeyRing, id: &MemberId) -> Result<Me
         created_at,
     })
 }
+
+/// Erase a member: its row and its data key, in one transaction. Whatever was sealed
+/// with the key is unreadable from then on.
+pub fn erase(conn: &mut AnyConnection, id: &MemberId) -> Result<(), StoreError> {
+    use crate::db::schema::member_keys;
+    conn.transaction(|conn| {
+        diesel::delete(member_keys::table.find(id.as_str())).execute(conn)?;
+        let n = diesel::delete(members::table.find(id.as_str())).execute(conn)?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    })
+}

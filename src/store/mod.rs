@@ -4,8 +4,11 @@
 //! stored as a keyed hash (HMAC under the ring's index key); what must be read back
 //! is sealed with the member's data key, bound to its table, row and member.
 
+pub mod api_keys;
+pub mod audit;
 pub mod members;
 pub mod portals;
+pub mod vendor_apps;
 
 use crate::keys::KeyError;
 use thiserror::Error;

@@ -209,9 +209,15 @@ pub struct Hub {
 
 impl Hub {
     pub fn start(dir: &Path, env: &[(&str, String)]) -> Self {
+        Self::start_with(dir, env, &[])
+    }
+
+    /// Start with extra global arguments (such as `--config FILE`).
+    pub fn start_with(dir: &Path, env: &[(&str, String)], args: &[&str]) -> Self {
         let mut env = env.to_vec();
         env.push(("TRIBUTARY_LISTEN", "127.0.0.1:0".into()));
         let mut child = tributary(dir, &env)
+            .args(args)
             .arg("serve")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -288,4 +294,70 @@ pub fn eventually(secs: u64, mut f: impl FnMut() -> bool) -> bool {
         std::thread::sleep(Duration::from_millis(200));
     }
     false
+}
+
+/// A portal created with the CLI: `(portal_id, api_key)`.
+pub fn create_portal(db: &TestDb, name: &str) -> (String, String) {
+    let out = run(db.path(), &db.env(), &["portal", "create", "--name", name]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    (
+        v["portal_id"].as_str().unwrap().to_owned(),
+        v["api_key"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// A minimal API client for one key.
+pub struct Api<'a> {
+    pub hub: &'a Hub,
+    pub key: Option<String>,
+    client: reqwest::blocking::Client,
+}
+
+impl<'a> Api<'a> {
+    pub fn new(hub: &'a Hub, key: Option<&str>) -> Self {
+        Self {
+            hub,
+            key: key.map(str::to_owned),
+            client: reqwest::blocking::Client::new(),
+        }
+    }
+
+    pub fn request(&self, method: &str, path: &str) -> reqwest::blocking::RequestBuilder {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut rb = self
+            .client
+            .request(method, self.hub.url(path))
+            .timeout(Duration::from_secs(30));
+        if let Some(k) = &self.key {
+            rb = rb.bearer_auth(k);
+        }
+        rb
+    }
+
+    /// Send JSON (or nothing) and return status and body as JSON (Null if empty).
+    pub fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let mut rb = self.request(method, path);
+        if let Some(b) = body {
+            rb = rb.json(&b);
+        }
+        let res = rb.send().unwrap();
+        let status = res.status().as_u16();
+        let text = res.text().unwrap();
+        let json = if text.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
+        };
+        (status, json)
+    }
 }

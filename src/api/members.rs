@@ -1,0 +1,146 @@
+//! `POST /v1/members`, `GET /v1/members/{user_key}`, `DELETE /v1/members/{user_key}`.
+
+use super::with_conn;
+use crate::db::{AnyConnection, Database};
+use crate::domain::UserKey;
+use crate::http::auth::{request_id, Caller};
+use crate::http::error::ApiError;
+use crate::http::input::JsonBody;
+use crate::keys::KeyRing;
+use crate::store::api_keys::Scope;
+use crate::store::audit::{self, ActorType, NewEvent};
+use crate::store::members::{self, Member};
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{NaiveDateTime, Utc};
+use diesel::Connection;
+use serde::{Deserialize, Serialize};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateMember {
+    user_key: String,
+}
+
+#[derive(Serialize)]
+struct MemberView {
+    member_id: String,
+    user_key: String,
+    #[serde(serialize_with = "crate::domain::utc::serialize")]
+    created_at: NaiveDateTime,
+    connections: Vec<()>,
+}
+
+impl From<Member> for MemberView {
+    fn from(m: Member) -> Self {
+        Self {
+            member_id: m.id.to_string(),
+            user_key: m.user_key.expose().to_owned(),
+            created_at: m.created_at,
+            connections: Vec::new(),
+        }
+    }
+}
+
+fn user_key(s: &str) -> Result<UserKey, ApiError> {
+    UserKey::parse(s).map_err(|rule| ApiError::Validation(rule.to_owned()))
+}
+
+fn audit_member(
+    conn: &mut AnyConnection,
+    caller: &Caller,
+    action: &str,
+    member: &Member,
+    request: Option<&str>,
+) -> Result<(), ApiError> {
+    audit::append(
+        conn,
+        &NewEvent {
+            portal: Some(&caller.portal),
+            actor_type: ActorType::ApiKey,
+            actor_id: &caller.key.id,
+            action,
+            target_type: "member",
+            target_id: Some(member.id.as_str()),
+            outcome: "success",
+            request_id: request,
+        },
+    )?;
+    Ok(())
+}
+
+pub async fn create(
+    caller: Caller,
+    req: HttpRequest,
+    db: web::Data<Database>,
+    ring: web::Data<KeyRing>,
+    body: JsonBody<CreateMember>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Scope::MembersWrite)?;
+    let key = user_key(&body.0.user_key)?;
+    let rid = request_id(&req);
+    let member = with_conn(db, move |conn| {
+        conn.transaction(|conn| {
+            let member = match members::create(conn, &ring, &caller.portal, &key) {
+                Err(crate::store::StoreError::Conflict) => {
+                    return Err(ApiError::Conflict(
+                        "a member with this user_key exists".into(),
+                    ))
+                }
+                other => other?,
+            };
+            audit_member(conn, &caller, "member.create", &member, rid.as_deref())?;
+            Ok(member)
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(MemberView::from(member)))
+}
+
+pub async fn get(
+    caller: Caller,
+    path: web::Path<String>,
+    db: web::Data<Database>,
+    ring: web::Data<KeyRing>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Scope::MembersWrite)?;
+    let key = user_key(&path.into_inner())?;
+    let member = with_conn(db, move |conn| {
+        Ok(members::find(conn, &ring, &caller.portal, &key)?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(MemberView::from(member)))
+}
+
+#[derive(Serialize)]
+struct Erased {
+    member_id: String,
+    #[serde(serialize_with = "crate::domain::utc::serialize")]
+    erased_at: NaiveDateTime,
+    data_key_destroyed: bool,
+}
+
+pub async fn erase(
+    caller: Caller,
+    req: HttpRequest,
+    path: web::Path<String>,
+    db: web::Data<Database>,
+    ring: web::Data<KeyRing>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Scope::MembersWrite)?;
+    let key = user_key(&path.into_inner())?;
+    let rid = request_id(&req);
+    let member = with_conn(db, move |conn| {
+        conn.transaction(|conn| {
+            let member = members::find(conn, &ring, &caller.portal, &key)?;
+            members::erase(conn, &member.id)?;
+            audit_member(conn, &caller, "member.erase", &member, rid.as_deref())?;
+            Ok(member)
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(Erased {
+        member_id: member.id.to_string(),
+        erased_at: Utc::now().naive_utc(),
+        data_key_destroyed: true,
+    }))
+}

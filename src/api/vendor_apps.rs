@@ -1,0 +1,174 @@
+//! `POST/GET /v1/vendor-apps`, `GET/DELETE /v1/vendor-apps/{id}`.
+
+use super::with_conn;
+use crate::db::Database;
+use crate::http::auth::{request_id, Caller};
+use crate::http::error::ApiError;
+use crate::http::input::JsonBody;
+use crate::keys::KeyRing;
+use crate::store::api_keys::Scope;
+use crate::store::audit::{self, ActorType, NewEvent};
+use crate::store::vendor_apps::{self, NewVendorApp};
+use actix_web::{web, HttpRequest, HttpResponse};
+use diesel::Connection;
+use secrecy::SecretString;
+use serde::Deserialize;
+use tributary_connectors::registry;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateVendorApp {
+    vendor: String,
+    client_id: String,
+    client_secret: SecretString,
+    redirect_uri: Option<String>,
+    scopes: Option<Vec<String>>,
+}
+
+fn check_text(field: &str, value: &str, max: usize) -> Result<(), ApiError> {
+    let n = value.chars().count();
+    if n == 0 || n > max || value.chars().any(char::is_control) {
+        return Err(ApiError::Validation(format!(
+            "{field} must be 1 to {max} printable characters"
+        )));
+    }
+    Ok(())
+}
+
+fn validate(body: &CreateVendorApp) -> Result<(), ApiError> {
+    if !registry::is_known(&body.vendor) {
+        return Err(ApiError::Validation(format!(
+            "vendor: unknown vendor; vendors are {}",
+            registry::vendor_ids().join(", ")
+        )));
+    }
+    check_text("client_id", &body.client_id, 256)?;
+    check_text(
+        "client_secret",
+        secrecy::ExposeSecret::expose_secret(&body.client_secret),
+        1024,
+    )?;
+    if let Some(uri) = &body.redirect_uri {
+        let ok = url::Url::parse(uri)
+            .map(|u| matches!(u.scheme(), "https" | "http") && u.host_str().is_some())
+            .unwrap_or(false);
+        if !ok || uri.len() > 2048 {
+            return Err(ApiError::Validation(
+                "redirect_uri must be an absolute http(s) URL of at most 2048 characters".into(),
+            ));
+        }
+    }
+    for scope in body.scopes.iter().flatten() {
+        if scope.is_empty()
+            || scope.len() > 128
+            || scope.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
+            return Err(ApiError::Validation(
+                "scopes: each scope must be 1 to 128 characters without spaces".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+pub async fn create(
+    caller: Caller,
+    req: HttpRequest,
+    db: web::Data<Database>,
+    ring: web::Data<KeyRing>,
+    body: JsonBody<CreateVendorApp>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Scope::AppsWrite)?;
+    let body = body.0;
+    validate(&body)?;
+    let rid = request_id(&req);
+    let app = with_conn(db, move |conn| {
+        conn.transaction(|conn| {
+            let scopes = body.scopes.clone().unwrap_or_default();
+            let new = NewVendorApp {
+                vendor: &body.vendor,
+                client_id: &body.client_id,
+                client_secret: &body.client_secret,
+                redirect_uri: body.redirect_uri.as_deref(),
+                scopes: &scopes,
+            };
+            let app = match vendor_apps::create(conn, &ring, &caller.portal, &new) {
+                Err(crate::store::StoreError::Conflict) => {
+                    return Err(ApiError::Conflict(format!(
+                        "this portal already has a vendor app for {}",
+                        body.vendor
+                    )))
+                }
+                other => other?,
+            };
+            audit::append(
+                conn,
+                &NewEvent {
+                    portal: Some(&caller.portal),
+                    actor_type: ActorType::ApiKey,
+                    actor_id: &caller.key.id,
+                    action: "vendor_app.create",
+                    target_type: "vendor_app",
+                    target_id: Some(&app.id),
+                    outcome: "success",
+                    request_id: rid.as_deref(),
+                },
+            )?;
+            Ok(app)
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(app))
+}
+
+pub async fn list(caller: Caller, db: web::Data<Database>) -> Result<HttpResponse, ApiError> {
+    caller.require(Scope::AppsWrite)?;
+    let apps = with_conn(db, move |conn| Ok(vendor_apps::list(conn, &caller.portal)?)).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "data": apps })))
+}
+
+pub async fn get(
+    caller: Caller,
+    path: web::Path<String>,
+    db: web::Data<Database>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Scope::AppsWrite)?;
+    let id = path.into_inner();
+    let app = with_conn(db, move |conn| {
+        Ok(vendor_apps::get(conn, &caller.portal, &id)?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(app))
+}
+
+pub async fn delete(
+    caller: Caller,
+    req: HttpRequest,
+    path: web::Path<String>,
+    db: web::Data<Database>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Scope::AppsWrite)?;
+    let id = path.into_inner();
+    let rid = request_id(&req);
+    with_conn(db, move |conn| {
+        conn.transaction(|conn| {
+            vendor_apps::delete(conn, &caller.portal, &id)?;
+            audit::append(
+                conn,
+                &NewEvent {
+                    portal: Some(&caller.portal),
+                    actor_type: ActorType::ApiKey,
+                    actor_id: &caller.key.id,
+                    action: "vendor_app.delete",
+                    target_type: "vendor_app",
+                    target_id: Some(&id),
+                    outcome: "success",
+                    request_id: rid.as_deref(),
+                },
+            )?;
+            Ok(())
+        })
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
