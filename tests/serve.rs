@@ -27,12 +27,19 @@ on_both_backends! {
         let hub = Hub::start(db.path(), &serve_env(&db));
         assert_eq!(hub.get("/healthz").status(), 200);
         assert_eq!(hub.get("/healthz").status(), 200);
+        for path in ["/healthz", "/metrics", "/v1/members", "/nowhere"] {
+            let res = hub.get(path);
+            let h = res.headers();
+            assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+            assert_eq!(h["cache-control"], "no-store", "{path}");
+            assert_eq!(h["content-security-policy"], "frame-ancestors 'none'", "{path}");
+        }
         let ready = hub.get("/readyz");
         assert_eq!(ready.status(), 200);
         assert_eq!(ready.json::<serde_json::Value>().unwrap()["status"], "ready");
 
         let text = hub.get("/metrics").text().unwrap();
-        assert_eq!(metric(&text, "/healthz", 200), 2, "{text}");
+        assert_eq!(metric(&text, "/healthz", 200), 3, "{text}");
         assert_eq!(metric(&text, "/readyz", 200), 1, "{text}");
         assert!(text.contains("tributary_http_request_duration_seconds_bucket"));
 

@@ -34,6 +34,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(crate::api::routes);
 }
 
+/// Headers on every response. API responses carry health-data metadata and must not
+/// be cached by proxies or browsers, sniffed into another type, or framed.
+fn security_headers() -> actix_web::middleware::DefaultHeaders {
+    actix_web::middleware::DefaultHeaders::new()
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("Cache-Control", "no-store"))
+        .add(("Content-Security-Policy", "frame-ancestors 'none'"))
+        .add(("Referrer-Policy", "no-referrer"))
+}
+
 /// Bind `listen` and build the server; returns it with the address actually bound
 /// (port 0 picks a free port). The server runs when awaited and stops gracefully on
 /// SIGTERM or SIGINT, letting in-flight requests finish within `shutdown_timeout`.
@@ -56,6 +66,7 @@ pub fn server(
             .app_data(limiter.clone())
             .app_data(input::path_config())
             .app_data(input::query_config())
+            .wrap(security_headers())
             .wrap(from_fn(observe::observe))
             .configure(routes)
             .default_service(web::to(error::not_found))
