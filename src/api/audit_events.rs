@@ -1,20 +1,35 @@
 //! `GET /v1/audit-events?after=SEQ&limit=N`: the portal's own audit entries.
 
+use super::openapi::AuthErrors;
 use super::with_conn;
 use crate::db::Database;
 use crate::http::auth::Caller;
 use crate::http::error::ApiError;
 use crate::store::audit;
+use crate::store::audit::Event;
 use actix_web::{web, HttpResponse};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
-#[derive(Deserialize)]
+/// A page of audit entries.
+#[derive(Serialize, ToSchema)]
+pub struct AuditPage {
+    data: Vec<Event>,
+    /// Pass as `after` for the next page; null on the last page.
+    next_after: Option<i64>,
+}
+
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct Page {
     /// Entries after this sequence number (exclusive); 0 from the start.
     #[serde(default)]
+    #[param(minimum = 0)]
     after: i64,
+    /// Entries per page, 1 to 500.
     #[serde(default = "default_limit")]
+    #[param(minimum = 1, maximum = 500)]
     limit: i64,
 }
 
@@ -22,7 +37,10 @@ fn default_limit() -> i64 {
     100
 }
 
-/// Any valid key of the portal may read the portal's own audit trail.
+/// The portal's audit trail, oldest first. Any valid key of the portal may read it.
+#[utoipa::path(get, path = "/v1/audit-events", tag = "audit", params(Page), security(("api_key" = [])),
+    responses((status = 200, description = "A page of entries", body = AuditPage),
+        (status = 422, description = "A query parameter breaks its rule", body = super::openapi::ErrorBody), AuthErrors))]
 pub async fn list(
     caller: Caller,
     page: web::Query<Page>,
@@ -44,5 +62,8 @@ pub async fn list(
     let next = (events.len() as i64 == page.limit)
         .then(|| events.last().map(|e| e.seq))
         .flatten();
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "data": events, "next_after": next })))
+    Ok(HttpResponse::Ok().json(AuditPage {
+        data: events,
+        next_after: next,
+    }))
 }

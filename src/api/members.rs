@@ -1,5 +1,6 @@
 //! `POST /v1/members`, `GET /v1/members/{user_key}`, `DELETE /v1/members/{user_key}`.
 
+use super::openapi::{AuthErrors, BodyErrors, NotFound};
 use super::with_conn;
 use crate::db::{AnyConnection, Database};
 use crate::domain::UserKey;
@@ -14,19 +15,25 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{NaiveDateTime, Utc};
 use diesel::Connection;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateMember {
+    /// The portal's own id of the member: 1 to 128 printable characters.
+    #[schema(min_length = 1, max_length = 128, example = "patient-4711")]
     user_key: String,
 }
 
-#[derive(Serialize)]
-struct MemberView {
+#[derive(Serialize, ToSchema)]
+pub struct MemberView {
     member_id: String,
     user_key: String,
     #[serde(serialize_with = "crate::domain::utc::serialize")]
+    #[schema(value_type = String, format = DateTime)]
     created_at: NaiveDateTime,
+    /// The member's vendor connections.
+    #[schema(value_type = Vec<Object>)]
     connections: Vec<()>,
 }
 
@@ -68,6 +75,14 @@ fn audit_member(
     Ok(())
 }
 
+/// Create a member.
+#[utoipa::path(post, path = "/v1/members", tag = "members", request_body = CreateMember,
+    security(("api_key" = [])),
+    responses(
+        (status = 201, description = "Created", body = MemberView),
+        (status = 409, description = "This portal has a member with this User Key", body = super::openapi::ErrorBody),
+        AuthErrors, BodyErrors,
+    ))]
 pub async fn create(
     caller: Caller,
     req: HttpRequest,
@@ -96,6 +111,11 @@ pub async fn create(
     Ok(HttpResponse::Created().json(MemberView::from(member)))
 }
 
+/// A member and its connections.
+#[utoipa::path(get, path = "/v1/members/{user_key}", tag = "members",
+    params(("user_key" = String, Path, description = "The portal's User Key")),
+    security(("api_key" = [])),
+    responses((status = 200, description = "The member", body = MemberView), AuthErrors, NotFound))]
 pub async fn get(
     caller: Caller,
     path: web::Path<String>,
@@ -111,14 +131,20 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(MemberView::from(member)))
 }
 
-#[derive(Serialize)]
-struct Erased {
+#[derive(Serialize, ToSchema)]
+pub struct Erased {
     member_id: String,
     #[serde(serialize_with = "crate::domain::utc::serialize")]
+    #[schema(value_type = String, format = DateTime)]
     erased_at: NaiveDateTime,
     data_key_destroyed: bool,
 }
 
+/// Erase a member: its data and its data key.
+#[utoipa::path(delete, path = "/v1/members/{user_key}", tag = "members",
+    params(("user_key" = String, Path, description = "The portal's User Key")),
+    security(("api_key" = [])),
+    responses((status = 200, description = "Erased", body = Erased), AuthErrors, NotFound))]
 pub async fn erase(
     caller: Caller,
     req: HttpRequest,

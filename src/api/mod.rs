@@ -7,32 +7,43 @@
 
 mod audit_events;
 mod members;
+pub mod openapi;
 mod vendor_apps;
 
 use crate::db::{AnyConnection, Database};
 use crate::http::error::{method_not_allowed, ApiError};
 use actix_web::web;
 
-/// Every `/v1` route: `(method, path)` pairs, for the OpenAPI check.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    let resource = |path: &str| web::resource(path).default_service(web::to(method_not_allowed));
-    cfg.service(resource("/v1/members").route(web::post().to(members::create)))
-        .service(
-            resource("/v1/members/{user_key}")
-                .route(web::get().to(members::get))
-                .route(web::delete().to(members::erase)),
-        )
-        .service(
-            resource("/v1/vendor-apps")
-                .route(web::post().to(vendor_apps::create))
-                .route(web::get().to(vendor_apps::list)),
-        )
-        .service(
-            resource("/v1/vendor-apps/{id}")
-                .route(web::get().to(vendor_apps::get))
-                .route(web::delete().to(vendor_apps::delete)),
-        )
-        .service(resource("/v1/audit-events").route(web::get().to(audit_events::list)));
+/// Declares the routes once: registers them with actix and lists them in [`ROUTES`],
+/// so the OpenAPI test can compare the document with what is actually served.
+macro_rules! route_table {
+    ($( $path:literal => [ $( $method:ident $handler:path ),+ ] ),* $(,)?) => {
+        /// Register every route of the hub.
+        pub fn routes(cfg: &mut web::ServiceConfig) {
+            $(
+                cfg.service(
+                    web::resource($path)
+                        .default_service(web::to(method_not_allowed))
+                        $( .route(web::$method().to($handler)) )+
+                );
+            )*
+        }
+
+        /// Every `(method, path)` the hub serves.
+        pub const ROUTES: &[(&str, &str)] = &[ $( $( (stringify!($method), $path), )+ )* ];
+    };
+}
+
+route_table! {
+    "/healthz" => [get crate::http::health::healthz],
+    "/readyz" => [get crate::http::health::readyz],
+    "/metrics" => [get crate::http::metrics::handler],
+    "/openapi.json" => [get openapi::document],
+    "/v1/members" => [post members::create],
+    "/v1/members/{user_key}" => [get members::get, delete members::erase],
+    "/v1/vendor-apps" => [post vendor_apps::create, get vendor_apps::list],
+    "/v1/vendor-apps/{id}" => [get vendor_apps::get, delete vendor_apps::delete],
+    "/v1/audit-events" => [get audit_events::list],
 }
 
 /// Run `f` with a pooled connection on the blocking thread pool.

@@ -1,5 +1,6 @@
 //! `POST/GET /v1/vendor-apps`, `GET/DELETE /v1/vendor-apps/{id}`.
 
+use super::openapi::{AuthErrors, BodyErrors, ErrorBody, NotFound};
 use super::with_conn;
 use crate::db::Database;
 use crate::http::auth::{request_id, Caller};
@@ -8,18 +9,30 @@ use crate::http::input::JsonBody;
 use crate::keys::KeyRing;
 use crate::store::api_keys::Scope;
 use crate::store::audit::{self, ActorType, NewEvent};
+use crate::store::vendor_apps::VendorApp;
 use crate::store::vendor_apps::{self, NewVendorApp};
 use actix_web::{web, HttpRequest, HttpResponse};
 use diesel::Connection;
 use secrecy::SecretString;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// `GET /v1/vendor-apps`.
+#[derive(Serialize, ToSchema)]
+pub struct VendorAppList {
+    data: Vec<VendorApp>,
+}
 use tributary_connectors::registry;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateVendorApp {
+    /// A vendor id; see the 422 message for the list.
+    #[schema(example = "demo")]
     vendor: String,
     client_id: String,
+    /// Sealed at rest and never returned.
+    #[schema(value_type = String)]
     client_secret: SecretString,
     redirect_uri: Option<String>,
     scopes: Option<Vec<String>>,
@@ -71,6 +84,14 @@ fn validate(body: &CreateVendorApp) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Register the portal's OAuth client for a vendor.
+#[utoipa::path(post, path = "/v1/vendor-apps", tag = "vendor-apps", request_body = CreateVendorApp,
+    security(("api_key" = [])),
+    responses(
+        (status = 201, description = "Registered", body = VendorApp),
+        (status = 409, description = "The portal has an app for this vendor", body = ErrorBody),
+        AuthErrors, BodyErrors,
+    ))]
 pub async fn create(
     caller: Caller,
     req: HttpRequest,
@@ -121,12 +142,19 @@ pub async fn create(
     Ok(HttpResponse::Created().json(app))
 }
 
+/// The portal's vendor apps (never their secrets).
+#[utoipa::path(get, path = "/v1/vendor-apps", tag = "vendor-apps", security(("api_key" = [])),
+    responses((status = 200, description = "The apps", body = VendorAppList), AuthErrors))]
 pub async fn list(caller: Caller, db: web::Data<Database>) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::AppsWrite)?;
     let apps = with_conn(db, move |conn| Ok(vendor_apps::list(conn, &caller.portal)?)).await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "data": apps })))
+    Ok(HttpResponse::Ok().json(VendorAppList { data: apps }))
 }
 
+/// One vendor app.
+#[utoipa::path(get, path = "/v1/vendor-apps/{id}", tag = "vendor-apps",
+    params(("id" = String, Path, description = "The app id")), security(("api_key" = [])),
+    responses((status = 200, description = "The app", body = VendorApp), AuthErrors, NotFound))]
 pub async fn get(
     caller: Caller,
     path: web::Path<String>,
@@ -141,6 +169,10 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(app))
 }
 
+/// Remove a vendor app.
+#[utoipa::path(delete, path = "/v1/vendor-apps/{id}", tag = "vendor-apps",
+    params(("id" = String, Path, description = "The app id")), security(("api_key" = [])),
+    responses((status = 204, description = "Removed"), AuthErrors, NotFound))]
 pub async fn delete(
     caller: Caller,
     req: HttpRequest,

@@ -2,7 +2,7 @@
 
 pub mod auth;
 pub mod error;
-mod health;
+pub mod health;
 pub mod input;
 pub mod metrics;
 mod observe;
@@ -24,14 +24,6 @@ pub struct AppState {
     pub ring: Arc<KeyRing>,
     pub metrics: Arc<Metrics>,
     pub limiter: Arc<auth::ApiLimiter>,
-}
-
-/// Routes of the hub, shared by the server and tests.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(health::healthz))
-        .route("/readyz", web::get().to(health::readyz))
-        .route("/metrics", web::get().to(metrics::handler))
-        .configure(crate::api::routes);
 }
 
 /// Headers on every response. API responses carry health-data metadata and must not
@@ -68,7 +60,7 @@ pub fn server(
             .app_data(input::query_config())
             .wrap(security_headers())
             .wrap(from_fn(observe::observe))
-            .configure(routes)
+            .configure(crate::api::routes)
             .default_service(web::to(error::not_found))
     })
     .shutdown_timeout(shutdown_timeout.as_secs())

@@ -54,10 +54,11 @@ pub struct NewEvent<'a> {
 }
 
 /// A stored entry, as `GET /v1/audit-events` shows it.
-#[derive(Debug, Clone, Serialize, Queryable)]
+#[derive(Debug, Clone, Serialize, Queryable, utoipa::ToSchema)]
 pub struct Event {
     pub seq: i64,
     #[serde(serialize_with = "crate::domain::utc::serialize")]
+    #[schema(value_type = String, format = DateTime)]
     pub at: NaiveDateTime,
     pub portal_id: Option<String>,
     pub actor_type: String,
@@ -68,8 +69,10 @@ pub struct Event {
     pub outcome: String,
     pub request_id: Option<String>,
     #[serde(skip)]
+    #[schema(ignore)]
     pub prev_hash: Vec<u8>,
     #[serde(skip)]
+    #[schema(ignore)]
     pub hash: Vec<u8>,
 }
 

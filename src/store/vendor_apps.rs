@@ -14,15 +14,17 @@ use serde::Serialize;
 const TABLE: &str = "vendor_apps";
 
 /// A vendor app as the API shows it (no secret).
-#[derive(Debug, Clone, Serialize, Queryable)]
+#[derive(Debug, Clone, Serialize, Queryable, utoipa::ToSchema)]
 pub struct VendorApp {
     pub id: String,
     pub vendor: String,
     pub client_id: String,
     pub redirect_uri: Option<String>,
     #[serde(serialize_with = "space_list")]
+    #[schema(value_type = Vec<String>)]
     pub scopes: String,
     #[serde(serialize_with = "crate::domain::utc::serialize")]
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: NaiveDateTime,
 }
 

@@ -1,0 +1,130 @@
+//! The OpenAPI 3 document, served at `GET /openapi.json`.
+//!
+//! Every handler carries a `#[utoipa::path]` annotation; `tests/openapi.rs` compares
+//! the document with [`super::ROUTES`], so a route without documentation (or
+//! documentation without a route) fails the build's tests.
+
+use actix_web::HttpResponse;
+use serde::Serialize;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+/// Every error: a stable machine code and a message for people.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// e.g. `unauthorized`, `forbidden`, `not_found`, `conflict`, `bad_request`,
+    /// `payload_too_large`, `unsupported_media_type`, `validation_failed`,
+    /// `rate_limited`, `unavailable`, `internal`.
+    pub error: String,
+    pub message: String,
+}
+
+/// `{"status": …}` of the health endpoints.
+#[derive(Serialize, ToSchema)]
+pub struct Status {
+    pub status: String,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Tributary",
+        description = "Portal API of the Tributary health-data hub. Authenticate with `Authorization: Bearer trb_…`.",
+        version = "0.1.0"
+    ),
+    paths(
+        crate::http::health::healthz,
+        crate::http::health::readyz,
+        crate::http::metrics::handler,
+        document,
+        super::members::create,
+        super::members::get,
+        super::members::erase,
+        super::vendor_apps::create,
+        super::vendor_apps::list,
+        super::vendor_apps::get,
+        super::vendor_apps::delete,
+        super::audit_events::list,
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "operations", description = "Health, readiness, metrics"),
+        (name = "members", description = "A portal's members, by its own User Key"),
+        (name = "vendor-apps", description = "The portal's own OAuth clients per vendor"),
+        (name = "audit", description = "The portal's audit trail"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("trb_…")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The OpenAPI 3 document of this API.
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    tag = "operations",
+    security(()),
+    responses((status = 200, description = "OpenAPI 3 document", content_type = "application/json"))
+)]
+pub async fn document() -> HttpResponse {
+    HttpResponse::Ok().json(ApiDoc::openapi())
+}
+
+/// Errors any authenticated route can give.
+#[derive(utoipa::IntoResponses)]
+pub enum AuthErrors {
+    #[response(status = 401, description = "No API key, or an unknown or revoked one")]
+    Unauthorized(ErrorBody),
+    #[response(
+        status = 403,
+        description = "The API key lacks the scope this route needs"
+    )]
+    Forbidden(ErrorBody),
+    #[response(
+        status = 429,
+        description = "Rate limit reached; wait for Retry-After seconds"
+    )]
+    RateLimited(ErrorBody),
+    #[response(status = 503, description = "The database is unavailable")]
+    Unavailable(ErrorBody),
+}
+
+/// Errors of routes that read a JSON body.
+#[derive(utoipa::IntoResponses)]
+pub enum BodyErrors {
+    #[response(status = 400, description = "The body is not valid JSON")]
+    BadRequest(ErrorBody),
+    #[response(status = 413, description = "The body is over 64 KiB")]
+    TooLarge(ErrorBody),
+    #[response(status = 415, description = "The body is not application/json")]
+    NotJson(ErrorBody),
+    #[response(
+        status = 422,
+        description = "A field breaks a rule; the message names it"
+    )]
+    Invalid(ErrorBody),
+}
+
+/// The path names something this portal does not have.
+#[derive(utoipa::IntoResponses)]
+pub enum NotFound {
+    #[response(status = 404, description = "No such object in this portal")]
+    NotFound(ErrorBody),
+    #[response(status = 422, description = "The path parameter breaks its rule")]
+    Invalid(ErrorBody),
+}
