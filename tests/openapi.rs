@@ -12,11 +12,15 @@ on_both_backends! {
         assert_eq!(res.status(), 200);
         let doc: serde_json::Value = res.json().unwrap();
         assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+        validate_with_a_third_party_validator(&doc);
 
         let mut documented = BTreeSet::new();
+        let mut operation_ids = BTreeSet::new();
         for (path, item) in doc["paths"].as_object().unwrap() {
             for (method, op) in item.as_object().unwrap() {
                 documented.insert((method.to_uppercase(), path.clone()));
+                let id = op["operationId"].as_str().unwrap().to_owned();
+                assert!(operation_ids.insert(id.clone()), "operationId {id} used twice");
                 let responses = op["responses"].as_object().unwrap();
                 if path.starts_with("/v1/") {
                     for code in ["401", "403", "429"] {
@@ -40,4 +44,45 @@ on_both_backends! {
             assert!(status == 401 || status < 300 || status == 503, "{method} {concrete}: {status}");
         }
     }
+}
+
+/// openapi-spec-validator (PyPI), an implementation no one here wrote. `.ci/run`
+/// installs it; on a machine without it the check is skipped with a note, except in
+/// CI, where a missing validator fails.
+fn validate_with_a_third_party_validator(doc: &serde_json::Value) {
+    use std::io::Write;
+    let mut child = match std::process::Command::new("python3")
+        .args(["-c", "import json,sys\nfrom openapi_spec_validator import validate\nvalidate(json.load(sys.stdin))"])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(e) => return missing(&format!("python3: {e}")),
+    };
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(doc.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if stderr.contains("No module named 'openapi_spec_validator'") {
+        return missing("the openapi-spec-validator module");
+    }
+    assert!(
+        out.status.success(),
+        "/openapi.json is not valid OpenAPI:\n{stderr}"
+    );
+}
+
+fn missing(what: &str) {
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{what} is missing; .ci/run installs it"
+    );
+    eprintln!(
+        "note: {what} is missing, OpenAPI validation skipped (pip install openapi-spec-validator)"
+    );
 }

@@ -38,7 +38,7 @@ fn default_limit() -> i64 {
 }
 
 /// The portal's audit trail, oldest first. Any valid key of the portal may read it.
-#[utoipa::path(get, path = "/v1/audit-events", tag = "audit", params(Page), security(("api_key" = [])),
+#[utoipa::path(get, operation_id = "list_audit_events", path = "/v1/audit-events", tag = "audit", params(Page), security(("api_key" = [])),
     responses((status = 200, description = "A page of entries", body = AuditPage),
         (status = 422, description = "A query parameter breaks its rule", body = super::openapi::ErrorBody), AuthErrors))]
 pub async fn list(

@@ -76,7 +76,7 @@ fn audit_member(
 }
 
 /// Create a member.
-#[utoipa::path(post, path = "/v1/members", tag = "members", request_body = CreateMember,
+#[utoipa::path(post, operation_id = "create_member", path = "/v1/members", tag = "members", request_body = CreateMember,
     security(("api_key" = [])),
     responses(
         (status = 201, description = "Created", body = MemberView),
@@ -112,7 +112,7 @@ pub async fn create(
 }
 
 /// A member and its connections.
-#[utoipa::path(get, path = "/v1/members/{user_key}", tag = "members",
+#[utoipa::path(get, operation_id = "get_member", path = "/v1/members/{user_key}", tag = "members",
     params(("user_key" = String, Path, description = "The portal's User Key")),
     security(("api_key" = [])),
     responses((status = 200, description = "The member", body = MemberView), AuthErrors, NotFound))]
@@ -141,7 +141,7 @@ pub struct Erased {
 }
 
 /// Erase a member: its data and its data key.
-#[utoipa::path(delete, path = "/v1/members/{user_key}", tag = "members",
+#[utoipa::path(delete, operation_id = "erase_member", path = "/v1/members/{user_key}", tag = "members",
     params(("user_key" = String, Path, description = "The portal's User Key")),
     security(("api_key" = [])),
     responses((status = 200, description = "Erased", body = Erased), AuthErrors, NotFound))]

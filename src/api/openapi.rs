@@ -77,6 +77,7 @@ impl Modify for BearerAuth {
 #[utoipa::path(
     get,
     path = "/openapi.json",
+    operation_id = "openapi",
     tag = "operations",
     security(()),
     responses((status = 200, description = "OpenAPI 3 document", content_type = "application/json"))

@@ -85,7 +85,7 @@ fn validate(body: &CreateVendorApp) -> Result<(), ApiError> {
 }
 
 /// Register the portal's OAuth client for a vendor.
-#[utoipa::path(post, path = "/v1/vendor-apps", tag = "vendor-apps", request_body = CreateVendorApp,
+#[utoipa::path(post, operation_id = "create_vendor_app", path = "/v1/vendor-apps", tag = "vendor-apps", request_body = CreateVendorApp,
     security(("api_key" = [])),
     responses(
         (status = 201, description = "Registered", body = VendorApp),
@@ -143,7 +143,7 @@ pub async fn create(
 }
 
 /// The portal's vendor apps (never their secrets).
-#[utoipa::path(get, path = "/v1/vendor-apps", tag = "vendor-apps", security(("api_key" = [])),
+#[utoipa::path(get, operation_id = "list_vendor_apps", path = "/v1/vendor-apps", tag = "vendor-apps", security(("api_key" = [])),
     responses((status = 200, description = "The apps", body = VendorAppList), AuthErrors))]
 pub async fn list(caller: Caller, db: web::Data<Database>) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::AppsWrite)?;
@@ -152,7 +152,7 @@ pub async fn list(caller: Caller, db: web::Data<Database>) -> Result<HttpRespons
 }
 
 /// One vendor app.
-#[utoipa::path(get, path = "/v1/vendor-apps/{id}", tag = "vendor-apps",
+#[utoipa::path(get, operation_id = "get_vendor_app", path = "/v1/vendor-apps/{id}", tag = "vendor-apps",
     params(("id" = String, Path, description = "The app id")), security(("api_key" = [])),
     responses((status = 200, description = "The app", body = VendorApp), AuthErrors, NotFound))]
 pub async fn get(
@@ -170,7 +170,7 @@ pub async fn get(
 }
 
 /// Remove a vendor app.
-#[utoipa::path(delete, path = "/v1/vendor-apps/{id}", tag = "vendor-apps",
+#[utoipa::path(delete, operation_id = "delete_vendor_app", path = "/v1/vendor-apps/{id}", tag = "vendor-apps",
     params(("id" = String, Path, description = "The app id")), security(("api_key" = [])),
     responses((status = 204, description = "Removed"), AuthErrors, NotFound))]
 pub async fn delete(

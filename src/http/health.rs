@@ -9,7 +9,7 @@ use std::time::Duration;
 const READY_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// `GET /healthz`: the process is up and serving.
-#[utoipa::path(get, path = "/healthz", tag = "operations", security(()),
+#[utoipa::path(get, operation_id = "healthz", path = "/healthz", tag = "operations", security(()),
     responses((status = 200, description = "The process serves", body = crate::api::openapi::Status)))]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
@@ -17,7 +17,7 @@ pub async fn healthz() -> HttpResponse {
 
 /// `GET /readyz`: the database answers and its migrations are current. Checked on
 /// every call, so it turns back to 200 as soon as the database returns.
-#[utoipa::path(get, path = "/readyz", tag = "operations", security(()),
+#[utoipa::path(get, operation_id = "readyz", path = "/readyz", tag = "operations", security(()),
     responses(
         (status = 200, description = "Ready", body = crate::api::openapi::Status),
         (status = 503, description = "Not ready; the message says why", body = crate::api::openapi::ErrorBody),

@@ -65,7 +65,7 @@ fn bounded_method(method: &str) -> &str {
 }
 
 /// `GET /metrics`.
-#[utoipa::path(get, path = "/metrics", tag = "operations", security(()),
+#[utoipa::path(get, operation_id = "metrics", path = "/metrics", tag = "operations", security(()),
     responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String)))]
 pub async fn handler(metrics: web::Data<Metrics>) -> HttpResponse {
     match metrics.render() {
