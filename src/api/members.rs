@@ -1,15 +1,14 @@
 //! `POST /v1/members`, `GET /v1/members/{user_key}`, `DELETE /v1/members/{user_key}`.
 
 use super::openapi::{AuthErrors, BodyErrors, NotFound};
-use super::with_conn;
-use crate::db::{AnyConnection, Database};
+use super::{audit, with_conn};
+use crate::db::Database;
 use crate::domain::UserKey;
 use crate::http::auth::{request_id, Caller};
 use crate::http::error::ApiError;
 use crate::http::input::JsonBody;
 use crate::keys::KeyRing;
 use crate::store::api_keys::Scope;
-use crate::store::audit::{self, ActorType, NewEvent};
 use crate::store::members::{self, Member};
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{NaiveDateTime, Utc};
@@ -52,29 +51,6 @@ fn user_key(s: &str) -> Result<UserKey, ApiError> {
     UserKey::parse(s).map_err(|rule| ApiError::Validation(rule.to_owned()))
 }
 
-fn audit_member(
-    conn: &mut AnyConnection,
-    caller: &Caller,
-    action: &str,
-    member: &Member,
-    request: Option<&str>,
-) -> Result<(), ApiError> {
-    audit::append(
-        conn,
-        &NewEvent {
-            portal: Some(&caller.portal),
-            actor_type: ActorType::ApiKey,
-            actor_id: &caller.key.id,
-            action,
-            target_type: "member",
-            target_id: Some(member.id.as_str()),
-            outcome: "success",
-            request_id: request,
-        },
-    )?;
-    Ok(())
-}
-
 /// Create a member.
 #[utoipa::path(post, operation_id = "create_member", path = "/v1/members", tag = "members", request_body = CreateMember,
     security(("api_key" = [])),
@@ -103,7 +79,13 @@ pub async fn create(
                 }
                 other => other?,
             };
-            audit_member(conn, &caller, "member.create", &member, rid.as_deref())?;
+            audit(
+                conn,
+                &caller,
+                "member.create",
+                ("member", member.id.as_str()),
+                rid.as_deref(),
+            )?;
             Ok(member)
         })
     })
@@ -159,7 +141,13 @@ pub async fn erase(
         conn.transaction(|conn| {
             let member = members::find(conn, &ring, &caller.portal, &key)?;
             members::erase(conn, &member.id)?;
-            audit_member(conn, &caller, "member.erase", &member, rid.as_deref())?;
+            audit(
+                conn,
+                &caller,
+                "member.erase",
+                ("member", member.id.as_str()),
+                rid.as_deref(),
+            )?;
             Ok(member)
         })
     })

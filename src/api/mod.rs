@@ -11,6 +11,7 @@ pub mod openapi;
 mod vendor_apps;
 
 use crate::db::{AnyConnection, Database};
+use crate::http::auth::Caller;
 use crate::http::error::{method_not_allowed, ApiError};
 use actix_web::web;
 
@@ -59,4 +60,28 @@ where
         f(&mut conn)
     })
     .await?
+}
+
+/// Record a change made through the API by `caller`, in the caller's transaction.
+pub fn audit(
+    conn: &mut AnyConnection,
+    caller: &Caller,
+    action: &str,
+    target: (&str, &str),
+    request_id: Option<&str>,
+) -> Result<(), ApiError> {
+    crate::store::audit::append(
+        conn,
+        &crate::store::audit::NewEvent {
+            portal: Some(&caller.portal),
+            actor_type: crate::store::audit::ActorType::ApiKey,
+            actor_id: &caller.key.id,
+            action,
+            target_type: target.0,
+            target_id: Some(target.1),
+            outcome: "success",
+            request_id,
+        },
+    )?;
+    Ok(())
 }

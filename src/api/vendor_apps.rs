@@ -1,14 +1,13 @@
 //! `POST/GET /v1/vendor-apps`, `GET/DELETE /v1/vendor-apps/{id}`.
 
 use super::openapi::{AuthErrors, BodyErrors, ErrorBody, NotFound};
-use super::with_conn;
+use super::{audit, with_conn};
 use crate::db::Database;
 use crate::http::auth::{request_id, Caller};
 use crate::http::error::ApiError;
 use crate::http::input::JsonBody;
 use crate::keys::KeyRing;
 use crate::store::api_keys::Scope;
-use crate::store::audit::{self, ActorType, NewEvent};
 use crate::store::vendor_apps::VendorApp;
 use crate::store::vendor_apps::{self, NewVendorApp};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -122,18 +121,12 @@ pub async fn create(
                 }
                 other => other?,
             };
-            audit::append(
+            audit(
                 conn,
-                &NewEvent {
-                    portal: Some(&caller.portal),
-                    actor_type: ActorType::ApiKey,
-                    actor_id: &caller.key.id,
-                    action: "vendor_app.create",
-                    target_type: "vendor_app",
-                    target_id: Some(&app.id),
-                    outcome: "success",
-                    request_id: rid.as_deref(),
-                },
+                &caller,
+                "vendor_app.create",
+                ("vendor_app", &app.id),
+                rid.as_deref(),
             )?;
             Ok(app)
         })
@@ -185,18 +178,12 @@ pub async fn delete(
     with_conn(db, move |conn| {
         conn.transaction(|conn| {
             vendor_apps::delete(conn, &caller.portal, &id)?;
-            audit::append(
+            audit(
                 conn,
-                &NewEvent {
-                    portal: Some(&caller.portal),
-                    actor_type: ActorType::ApiKey,
-                    actor_id: &caller.key.id,
-                    action: "vendor_app.delete",
-                    target_type: "vendor_app",
-                    target_id: Some(&id),
-                    outcome: "success",
-                    request_id: rid.as_deref(),
-                },
+                &caller,
+                "vendor_app.delete",
+                ("vendor_app", &id),
+                rid.as_deref(),
             )?;
             Ok(())
         })
