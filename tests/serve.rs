@@ -62,6 +62,21 @@ on_both_backends! {
         assert_eq!(body["error"], "unavailable");
         assert!(body["message"].as_str().unwrap().contains("database"), "{body}");
         assert_eq!(hub.get("/healthz").status(), 200, "liveness does not depend on the database");
+        // The API says the database is unavailable, never the driver's words (hosts, users).
+        let res = reqwest::blocking::Client::new()
+            .get(hub.url("/v1/members/someone"))
+            .bearer_auth("trb_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+            .send()
+            .unwrap();
+        let status = res.status().as_u16();
+        let text = res.text().unwrap();
+        assert!(status == 401 || status == 503, "{status} {text}");
+        if status == 503 {
+            assert!(text.contains("database unavailable"), "{text}");
+        }
+        for leak in ["127.0.0.1", "5432", "tributary_test_", "postgres", "connection to server"] {
+            assert!(!text.contains(leak), "driver detail `{leak}` in a response: {text}");
+        }
 
         restore();
         assert!(eventually(20, || hub.get("/readyz").status() == 200), "readyz did not recover");

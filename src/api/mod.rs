@@ -54,9 +54,7 @@ where
     F: FnOnce(&mut AnyConnection) -> Result<T, ApiError> + Send + 'static,
 {
     web::block(move || {
-        let mut conn = db
-            .conn()
-            .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+        let mut conn = db.conn().map_err(|e| ApiError::database_unavailable(&e))?;
         f(&mut conn)
     })
     .await?

@@ -89,9 +89,7 @@ impl FromRequest for Caller {
             let token = token.ok_or(ApiError::Unauthorized)?;
             let db = db.ok_or_else(|| ApiError::internal(&"database not configured"))?;
             let key = web::block(move || {
-                let mut conn = db
-                    .conn()
-                    .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+                let mut conn = db.conn().map_err(|e| ApiError::database_unavailable(&e))?;
                 api_keys::authenticate(&mut conn, &token).map_err(ApiError::from)
             })
             .await??

@@ -66,6 +66,13 @@ impl ApiError {
         }
     }
 
+    /// The database cannot be reached: log why (the driver's message names hosts and
+    /// users), tell the client only that it is unavailable.
+    pub fn database_unavailable(cause: &dyn fmt::Display) -> Self {
+        tracing::warn!(error = %cause, "database unavailable");
+        Self::Unavailable("database unavailable".into())
+    }
+
     /// Log the cause and return the client-safe error.
     pub fn internal(cause: &dyn fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error");
