@@ -1,9 +1,10 @@
 //! Start-up: turn validated settings into a running hub, in an order that fails fast.
 //!
-//! 1. master key (generating a development key if none is configured),
-//! 2. database: open, migrate,
-//! 3. key ring: unlock with the master key (created on first start),
-//! 4. bind and serve.
+//! 1. TLS certificate and key, when configured,
+//! 2. master key (generating a development key if none is configured),
+//! 3. database: open, migrate,
+//! 4. key ring: unlock with the master key (created on first start),
+//! 5. bind and serve.
 //!
 //! Nothing is bound until every step before it has succeeded.
 
@@ -28,6 +29,11 @@ pub fn open_storage(settings: &Settings) -> anyhow::Result<(Database, Arc<KeyRin
 
 /// `tributary serve`: run until SIGTERM or SIGINT.
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let tls = settings
+        .tls
+        .as_ref()
+        .map(http::tls::server_config)
+        .transpose()?;
     let (db, ring) = open_storage(&settings)?;
     let state = AppState {
         db: db.clone(),
@@ -38,9 +44,10 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             settings.api.rate_limit_burst,
         )),
     };
-    let (server, addr) = http::server(state, settings.listen, settings.shutdown_timeout)
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let (server, addr) = http::server(state, settings.listen, tls, settings.shutdown_timeout)
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
-    tracing::info!(addr = %addr, backend = db.backend_name(), "listening");
+    tracing::info!(addr = %addr, scheme, backend = db.backend_name(), "listening");
     server.await.context("server")?;
     tracing::info!("stopped");
     Ok(())

@@ -57,6 +57,8 @@ struct FileConfig {
 struct ServerFile {
     listen: String,
     shutdown_timeout_secs: u64,
+    tls_cert_file: String,
+    tls_key_file: String,
 }
 
 impl Default for ServerFile {
@@ -64,6 +66,8 @@ impl Default for ServerFile {
         Self {
             listen: "127.0.0.1:8080".into(),
             shutdown_timeout_secs: 30,
+            tls_cert_file: String::new(),
+            tls_key_file: String::new(),
         }
     }
 }
@@ -141,10 +145,21 @@ impl Default for LogFile {
 pub struct Settings {
     pub listen: SocketAddr,
     pub shutdown_timeout: Duration,
+    /// Certificate and key when the hub terminates TLS itself.
+    pub tls: Option<TlsSettings>,
     pub api: ApiSettings,
     pub database: DatabaseSettings,
     pub master_key: MasterKeySource,
     pub log: LogSettings,
+}
+
+/// PEM files for TLS termination; both are read (and checked) at start.
+#[derive(Debug, Clone)]
+pub struct TlsSettings {
+    /// The certificate chain, leaf first.
+    pub cert_file: PathBuf,
+    /// The private key (PKCS#8, PKCS#1 or SEC1).
+    pub key_file: PathBuf,
 }
 
 /// Limits of the portal API.
@@ -213,6 +228,7 @@ impl Settings {
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
         let (file, origin) = read_file(overrides.config_file.as_deref())?;
+        let tls = tls_settings(&file.server, &origin)?;
 
         let (listen, listen_origin) = pick(file.server.listen, &origin, "TRIBUTARY_LISTEN", &env);
         let listen = listen
@@ -252,6 +268,7 @@ impl Settings {
         Ok(Self {
             listen,
             shutdown_timeout: Duration::from_secs(file.server.shutdown_timeout_secs),
+            tls,
             api,
             database: DatabaseSettings {
                 url,
@@ -300,6 +317,30 @@ fn invalid(key: &'static str, origin: &str, reason: &str) -> ConfigError {
         key,
         origin: origin.to_owned(),
         reason: reason.to_owned(),
+    }
+}
+
+/// TLS is on when both files are named; naming one without the other is an error.
+fn tls_settings(server: &ServerFile, origin: &str) -> Result<Option<TlsSettings>, ConfigError> {
+    match (
+        server.tls_cert_file.is_empty(),
+        server.tls_key_file.is_empty(),
+    ) {
+        (true, true) => Ok(None),
+        (false, false) => Ok(Some(TlsSettings {
+            cert_file: PathBuf::from(&server.tls_cert_file),
+            key_file: PathBuf::from(&server.tls_key_file),
+        })),
+        (true, false) => Err(invalid(
+            "server.tls_cert_file",
+            origin,
+            "is empty while server.tls_key_file is set; TLS needs both",
+        )),
+        (false, true) => Err(invalid(
+            "server.tls_key_file",
+            origin,
+            "is empty while server.tls_cert_file is set; TLS needs both",
+        )),
     }
 }
 

@@ -33,6 +33,7 @@ on_both_backends! {
             assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
             assert_eq!(h["cache-control"], "no-store", "{path}");
             assert_eq!(h["content-security-policy"], "frame-ancestors 'none'", "{path}");
+            assert!(h.get("strict-transport-security").is_none(), "HSTS over plain HTTP: {path}");
         }
         let ready = hub.get("/readyz");
         assert_eq!(ready.status(), 200);

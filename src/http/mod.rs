@@ -6,6 +6,7 @@ pub mod health;
 pub mod input;
 pub mod metrics;
 mod observe;
+pub mod tls;
 
 use crate::db::Database;
 use crate::keys::KeyRing;
@@ -27,21 +28,29 @@ pub struct AppState {
 }
 
 /// Headers on every response. API responses carry health-data metadata and must not
-/// be cached by proxies or browsers, sniffed into another type, or framed.
-fn security_headers() -> actix_web::middleware::DefaultHeaders {
-    actix_web::middleware::DefaultHeaders::new()
+/// be cached by proxies or browsers, sniffed into another type, or framed. Served
+/// over TLS, browsers are also told to use nothing but HTTPS for a year.
+fn security_headers(tls: bool) -> actix_web::middleware::DefaultHeaders {
+    let headers = actix_web::middleware::DefaultHeaders::new()
         .add(("X-Content-Type-Options", "nosniff"))
         .add(("Cache-Control", "no-store"))
         .add(("Content-Security-Policy", "frame-ancestors 'none'"))
-        .add(("Referrer-Policy", "no-referrer"))
+        .add(("Referrer-Policy", "no-referrer"));
+    if tls {
+        headers.add(("Strict-Transport-Security", "max-age=31536000"))
+    } else {
+        headers
+    }
 }
 
 /// Bind `listen` and build the server; returns it with the address actually bound
-/// (port 0 picks a free port). The server runs when awaited and stops gracefully on
-/// SIGTERM or SIGINT, letting in-flight requests finish within `shutdown_timeout`.
+/// (port 0 picks a free port). With `tls` it speaks only HTTPS. The server runs when
+/// awaited and stops gracefully on SIGTERM or SIGINT, letting in-flight requests
+/// finish within `shutdown_timeout`.
 pub fn server(
     state: AppState,
     listen: SocketAddr,
+    tls: Option<rustls::ServerConfig>,
     shutdown_timeout: Duration,
 ) -> std::io::Result<(Server, SocketAddr)> {
     let listener = TcpListener::bind(listen)?;
@@ -50,6 +59,7 @@ pub fn server(
     let ring = web::Data::from(state.ring.clone());
     let metrics = web::Data::from(state.metrics.clone());
     let limiter = web::Data::from(state.limiter.clone());
+    let https = tls.is_some();
     let server = HttpServer::new(move || {
         App::new()
             .app_data(db.clone())
@@ -58,13 +68,16 @@ pub fn server(
             .app_data(limiter.clone())
             .app_data(input::path_config())
             .app_data(input::query_config())
-            .wrap(security_headers())
+            .wrap(security_headers(https))
             .wrap(from_fn(observe::observe))
             .configure(crate::api::routes)
             .default_service(web::to(error::not_found))
     })
-    .shutdown_timeout(shutdown_timeout.as_secs())
-    .listen(listener)?
+    .shutdown_timeout(shutdown_timeout.as_secs());
+    let server = match tls {
+        Some(config) => server.listen_rustls_0_23(listener, config)?,
+        None => server.listen(listener)?,
+    }
     .run();
     Ok((server, addr))
 }
