@@ -178,6 +178,16 @@ on_both_backends! {
         assert_eq!(api.call("GET", "/v1/audit-events?limit=0", None).0, 422);
         assert_eq!(api.call("GET", "/v1/audit-events?limit=abc", None).0, 422);
         assert_eq!(api.call("PATCH", "/v1/members", None).0, 405);
+        let res = api.request("PUT", "/v1/members/alice").send().unwrap();
+        assert_eq!(res.status(), 405);
+        assert_eq!(res.headers()["allow"], "GET, DELETE");
+        for body in [
+            json!({"vendor": "demo", "client_id": "c", "client_secret": "s", "redirect_uri": "https://[::1]/cb"}),
+            json!({"vendor": "demo", "client_id": "c", "client_secret": "s", "redirect_uri": "https://portal.example.com/cb#frag"}),
+            json!({"vendor": "demo", "client_id": "c", "client_secret": "s", "scopes": ["quote\"d"]}),
+        ] {
+            assert_eq!(api.call("POST", "/v1/vendor-apps", Some(body.clone())).0, 422, "{body}");
+        }
 
         // Nothing stored was changed, and nothing failed inside.
         let (s, still) = api.call("GET", "/v1/members/alice", None);

@@ -20,7 +20,12 @@ use utoipa::ToSchema;
 #[serde(deny_unknown_fields)]
 pub struct CreateMember {
     /// The portal's own id of the member: 1 to 128 printable characters.
-    #[schema(min_length = 1, max_length = 128, example = "patient-4711")]
+    #[schema(
+        min_length = 1,
+        max_length = 128,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]{1,128}$",
+        example = "patient-4711"
+    )]
     user_key: String,
 }
 
@@ -95,7 +100,7 @@ pub async fn create(
 
 /// A member and its connections.
 #[utoipa::path(get, operation_id = "get_member", path = "/v1/members/{user_key}", tag = "members",
-    params(("user_key" = String, Path, description = "The portal's User Key")),
+    params(("user_key" = String, Path, description = "The portal's User Key", min_length = 1, max_length = 128, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]{1,128}$")),
     security(("api_key" = [])),
     responses((status = 200, description = "The member", body = MemberView), AuthErrors, NotFound))]
 pub async fn get(
@@ -124,7 +129,7 @@ pub struct Erased {
 
 /// Erase a member: its data and its data key.
 #[utoipa::path(delete, operation_id = "erase_member", path = "/v1/members/{user_key}", tag = "members",
-    params(("user_key" = String, Path, description = "The portal's User Key")),
+    params(("user_key" = String, Path, description = "The portal's User Key", min_length = 1, max_length = 128, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]{1,128}$")),
     security(("api_key" = [])),
     responses((status = 200, description = "Erased", body = Erased), AuthErrors, NotFound))]
 pub async fn erase(

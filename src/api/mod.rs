@@ -24,7 +24,7 @@ macro_rules! route_table {
             $(
                 cfg.service(
                     web::resource($path)
-                        .default_service(web::to(method_not_allowed))
+                        .default_service(web::to(|| method_not_allowed(&[ $( stringify!($method) ),+ ])))
                         $( .route(web::$method().to($handler)) )+
                 );
             )*

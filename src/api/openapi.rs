@@ -83,7 +83,24 @@ impl Modify for BearerAuth {
     responses((status = 200, description = "OpenAPI 3 document", content_type = "application/json"))
 )]
 pub async fn document() -> HttpResponse {
-    HttpResponse::Ok().json(ApiDoc::openapi())
+    HttpResponse::Ok().json(document_json())
+}
+
+/// The document, with what utoipa's attributes cannot say added: the vendors this
+/// hub knows (an enum taken from the connector registry), the pattern of each OAuth
+/// scope and of redirect URIs (the expressions the handlers check with).
+pub fn document_json() -> serde_json::Value {
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    let app = &mut doc["components"]["schemas"]["CreateVendorApp"]["properties"];
+    app["vendor"]["enum"] = serde_json::json!(tributary_connectors::registry::vendor_ids());
+    app["redirect_uri"]["pattern"] = super::vendor_apps::REDIRECT_URI_PATTERN.into();
+    app["scopes"]["items"] = serde_json::json!({
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 128,
+        "pattern": super::vendor_apps::SCOPE_TOKEN_PATTERN,
+    });
+    doc
 }
 
 /// Errors any authenticated route can give.

@@ -26,16 +26,36 @@ use tributary_connectors::registry;
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateVendorApp {
-    /// A vendor id; see the 422 message for the list.
+    /// A vendor id (the document lists the vendors this hub knows).
     #[schema(example = "demo")]
     vendor: String,
+    /// 1 to 256 printable characters.
+    #[schema(
+        min_length = 1,
+        max_length = 256,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]{1,256}$"
+    )]
     client_id: String,
-    /// Sealed at rest and never returned.
-    #[schema(value_type = String)]
+    /// Sealed at rest and never returned. 1 to 1024 printable characters.
+    #[schema(value_type = String, min_length = 1, max_length = 1024, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]{1,1024}$")]
     client_secret: SecretString,
+    /// Where the vendor sends the member back: an http(s) URL with a host name, an
+    /// optional port, path and query (the document states the pattern).
+    #[schema(
+        max_length = 2048,
+        example = "https://portal.example.com/oauth/callback"
+    )]
     redirect_uri: Option<String>,
+    /// OAuth scopes to ask for; each an RFC 6749 scope-token of at most 128
+    /// characters (the document states the pattern).
     scopes: Option<Vec<String>>,
 }
+
+/// The redirect URIs this hub accepts; the same expression is in the document.
+static REDIRECT_URI: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(REDIRECT_URI_PATTERN).unwrap_or_else(|e| unreachable!("{e}"))
+});
+pub const REDIRECT_URI_PATTERN: &str = r"^https?://([A-Za-z0-9]+(-[A-Za-z0-9]+)*\.)*[A-Za-z][A-Za-z0-9]*(-[A-Za-z0-9]+)*(:[1-9][0-9]{0,3})?(/[A-Za-z0-9._~/-]*)?(\?[A-Za-z0-9._~=&-]*)?$";
 
 fn check_text(field: &str, value: &str, max: usize) -> Result<(), ApiError> {
     let n = value.chars().count();
@@ -45,6 +65,16 @@ fn check_text(field: &str, value: &str, max: usize) -> Result<(), ApiError> {
         )));
     }
     Ok(())
+}
+
+/// [`is_scope_token`] as a JSON-schema pattern, for the document.
+pub const SCOPE_TOKEN_PATTERN: &str = r"^[\u0021\u0023-\u005B\u005D-\u007E]{1,128}$";
+
+/// RFC 6749, 3.3: `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`, here at most 128.
+fn is_scope_token(s: &str) -> bool {
+    (1..=128).contains(&s.len())
+        && s.bytes()
+            .all(|b| matches!(b, 0x21 | 0x23..=0x5B | 0x5D..=0x7E))
 }
 
 fn validate(body: &CreateVendorApp) -> Result<(), ApiError> {
@@ -61,22 +91,19 @@ fn validate(body: &CreateVendorApp) -> Result<(), ApiError> {
         1024,
     )?;
     if let Some(uri) = &body.redirect_uri {
-        let ok = url::Url::parse(uri)
-            .map(|u| matches!(u.scheme(), "https" | "http") && u.host_str().is_some())
-            .unwrap_or(false);
-        if !ok || uri.len() > 2048 {
+        let ok = uri.len() <= 2048
+            && REDIRECT_URI.is_match(uri)
+            && url::Url::parse(uri).is_ok_and(|u| u.host_str().is_some());
+        if !ok {
             return Err(ApiError::Validation(
-                "redirect_uri must be an absolute http(s) URL of at most 2048 characters".into(),
+                "redirect_uri must be an http(s) URL with a host name, an optional port and a path of letters, digits and ._~/- and a query of letters, digits and ._~=&- (at most 2048 characters)".into(),
             ));
         }
     }
     for scope in body.scopes.iter().flatten() {
-        if scope.is_empty()
-            || scope.len() > 128
-            || scope.chars().any(|c| c.is_whitespace() || c.is_control())
-        {
+        if !is_scope_token(scope) {
             return Err(ApiError::Validation(
-                "scopes: each scope must be 1 to 128 characters without spaces".into(),
+                "scopes: each scope must be 1 to 128 visible ASCII characters other than \" and \\ (an RFC 6749 scope-token)".into(),
             ));
         }
     }

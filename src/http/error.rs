@@ -23,7 +23,10 @@ pub enum ApiError {
         scope: &'static str,
     },
     NotFound,
-    MethodNotAllowed,
+    /// The path exists; `allow` lists the methods it takes (the `Allow` header).
+    MethodNotAllowed {
+        allow: &'static [&'static str],
+    },
     Conflict(String),
     /// The body is not JSON, or not valid UTF-8.
     BadRequest(String),
@@ -54,7 +57,7 @@ impl ApiError {
             Self::Unauthorized => "unauthorized",
             Self::Forbidden { .. } => "forbidden",
             Self::NotFound => "not_found",
-            Self::MethodNotAllowed => "method_not_allowed",
+            Self::MethodNotAllowed { .. } => "method_not_allowed",
             Self::Conflict(_) => "conflict",
             Self::BadRequest(_) => "bad_request",
             Self::PayloadTooLarge { .. } => "payload_too_large",
@@ -110,7 +113,7 @@ impl fmt::Display for ApiError {
             }
             Self::Forbidden { scope } => write!(f, "this API key lacks the scope {scope}"),
             Self::NotFound => f.write_str("no such resource"),
-            Self::MethodNotAllowed => f.write_str("this path does not take this method"),
+            Self::MethodNotAllowed { .. } => f.write_str("this path does not take this method"),
             Self::Conflict(m) | Self::BadRequest(m) | Self::Validation(m) => f.write_str(m),
             Self::PayloadTooLarge { limit } => write!(f, "the body is larger than {limit} bytes"),
             Self::UnsupportedMediaType => {
@@ -133,7 +136,7 @@ impl ResponseError for ApiError {
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Forbidden { .. } => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
-            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -155,6 +158,10 @@ impl ResponseError for ApiError {
             Self::TooManyRequests { retry_after_secs } => {
                 res.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
             }
+            Self::MethodNotAllowed { allow } => {
+                let methods: Vec<String> = allow.iter().map(|m| m.to_uppercase()).collect();
+                res.insert_header((header::ALLOW, methods.join(", ")));
+            }
             _ => {}
         }
         res.json(Body {
@@ -169,7 +176,8 @@ pub async fn not_found() -> Result<HttpResponse, ApiError> {
     Err(ApiError::NotFound)
 }
 
-/// Fallback for a known path with a method it does not take.
-pub async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::MethodNotAllowed)
+/// Fallback for a known path with a method it does not take; `allow` lists the
+/// methods it does take (lower case, as the route table names them).
+pub async fn method_not_allowed(allow: &'static [&'static str]) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::MethodNotAllowed { allow })
 }
