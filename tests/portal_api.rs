@@ -90,7 +90,19 @@ on_both_backends! {
             assert_eq!(s, 403, "{method} {path}");
             assert!(v["message"].as_str().unwrap().contains(':'), "scope not named: {v}");
         }
-        assert_eq!(reader.call("GET", "/v1/audit-events", None).0, 200);
+        // Each refusal is in the audit trail: the key, the route pattern (never the
+        // User Key in the path), the missing scope, outcome `denied`.
+        let (s, trail) = reader.call("GET", "/v1/audit-events?limit=500", None);
+        assert_eq!(s, 200);
+        let denied: Vec<_> = trail["data"].as_array().unwrap().iter().filter(|e| e["outcome"] == "denied").collect();
+        assert_eq!(denied.len(), routes("m", "x").len() - 1, "{trail}");
+        let get_member = denied.iter().find(|e| e["action"] == "GET /v1/members/{user_key}").unwrap();
+        assert_eq!(get_member["actor_id"], reader_id.as_str());
+        assert_eq!(get_member["target_type"], "scope");
+        assert_eq!(get_member["target_id"], "members:write");
+        assert!(get_member["request_id"].is_string());
+        assert!(!trail.to_string().contains("\"m\""), "a User Key in the audit trail: {trail}");
+        assert!(run(db.path(), &db.env(), &["audit", "verify"]).status.success());
 
         // Listing shows use, never secrets.
         let out = run(db.path(), &db.env(), &["portal", "key", "list", "--portal", &portal]);

@@ -71,7 +71,7 @@ pub async fn create(
     ring: web::Data<KeyRing>,
     body: JsonBody<CreateMember>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(Scope::MembersWrite)?;
+    caller.require(Scope::MembersWrite).await?;
     let key = user_key(&body.0.user_key)?;
     let rid = request_id(&req);
     let member = with_conn(db, move |conn| {
@@ -109,7 +109,7 @@ pub async fn get(
     db: web::Data<Database>,
     ring: web::Data<KeyRing>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(Scope::MembersWrite)?;
+    caller.require(Scope::MembersWrite).await?;
     let key = user_key(&path.into_inner())?;
     let member = with_conn(db, move |conn| {
         Ok(members::find(conn, &ring, &caller.portal, &key)?)
@@ -139,7 +139,7 @@ pub async fn erase(
     db: web::Data<Database>,
     ring: web::Data<KeyRing>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(Scope::MembersWrite)?;
+    caller.require(Scope::MembersWrite).await?;
     let key = user_key(&path.into_inner())?;
     let rid = request_id(&req);
     let member = with_conn(db, move |conn| {

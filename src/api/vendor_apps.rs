@@ -125,7 +125,7 @@ pub async fn create(
     ring: web::Data<KeyRing>,
     body: JsonBody<CreateVendorApp>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(Scope::AppsWrite)?;
+    caller.require(Scope::AppsWrite).await?;
     let body = body.0;
     validate(&body)?;
     let rid = request_id(&req);
@@ -166,7 +166,7 @@ pub async fn create(
 #[utoipa::path(get, operation_id = "list_vendor_apps", path = "/v1/vendor-apps", tag = "vendor-apps", security(("api_key" = [])),
     responses((status = 200, description = "The apps", body = VendorAppList), AuthErrors))]
 pub async fn list(caller: Caller, db: web::Data<Database>) -> Result<HttpResponse, ApiError> {
-    caller.require(Scope::AppsWrite)?;
+    caller.require(Scope::AppsWrite).await?;
     let apps = with_conn(db, move |conn| Ok(vendor_apps::list(conn, &caller.portal)?)).await?;
     Ok(HttpResponse::Ok().json(VendorAppList { data: apps }))
 }
@@ -180,7 +180,7 @@ pub async fn get(
     path: web::Path<String>,
     db: web::Data<Database>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(Scope::AppsWrite)?;
+    caller.require(Scope::AppsWrite).await?;
     let id = path.into_inner();
     let app = with_conn(db, move |conn| {
         Ok(vendor_apps::get(conn, &caller.portal, &id)?)
@@ -199,7 +199,7 @@ pub async fn delete(
     path: web::Path<String>,
     db: web::Data<Database>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(Scope::AppsWrite)?;
+    caller.require(Scope::AppsWrite).await?;
     let id = path.into_inner();
     let rid = request_id(&req);
     with_conn(db, move |conn| {

@@ -19,21 +19,60 @@ use std::num::NonZeroU32;
 use std::pin::Pin;
 
 /// The authenticated portal behind a request.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Caller {
     pub portal: PortalId,
     pub key: ApiKey,
+    /// `METHOD /route/{pattern}` of the request (never the concrete path: it may hold
+    /// a User Key), for audit entries.
+    route: String,
+    request_id: Option<String>,
+    db: web::Data<Database>,
+}
+
+impl std::fmt::Debug for Caller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Caller")
+            .field("portal", &self.portal)
+            .field("key", &self.key.id)
+            .field("route", &self.route)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Caller {
-    pub fn require(&self, scope: Scope) -> Result<(), ApiError> {
+    /// Go on only if the key carries `scope`. A refusal is audited (outcome
+    /// `denied`, the route pattern as action, the missing scope as target) before the
+    /// 403 goes out, so a portal can see what its keys tried and were refused.
+    pub async fn require(&self, scope: Scope) -> Result<(), ApiError> {
         if self.key.allows(scope) {
-            Ok(())
-        } else {
-            Err(ApiError::Forbidden {
-                scope: scope.as_str(),
-            })
+            return Ok(());
         }
+        let denied = self.clone();
+        web::block(move || {
+            let mut conn = denied
+                .db
+                .conn()
+                .map_err(|e| ApiError::database_unavailable(&e))?;
+            crate::store::audit::append(
+                &mut conn,
+                &crate::store::audit::NewEvent {
+                    portal: Some(&denied.portal),
+                    actor_type: crate::store::audit::ActorType::ApiKey,
+                    actor_id: &denied.key.id,
+                    action: &denied.route,
+                    target_type: "scope",
+                    target_id: Some(scope.as_str()),
+                    outcome: "denied",
+                    request_id: denied.request_id.as_deref(),
+                },
+            )
+            .map_err(ApiError::from)
+        })
+        .await??;
+        Err(ApiError::Forbidden {
+            scope: scope.as_str(),
+        })
     }
 }
 
@@ -83,13 +122,22 @@ impl FromRequest for Caller {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let token = bearer(req);
+        let route = format!(
+            "{} {}",
+            req.method(),
+            req.match_pattern().unwrap_or_else(|| "?".into())
+        );
+        let request_id = request_id(req);
         let db = req.app_data::<web::Data<Database>>().cloned();
         let limiter = req.app_data::<web::Data<ApiLimiter>>().cloned();
         Box::pin(async move {
             let token = token.ok_or(ApiError::Unauthorized)?;
             let db = db.ok_or_else(|| ApiError::internal(&"database not configured"))?;
+            let pool = db.clone();
             let key = web::block(move || {
-                let mut conn = db.conn().map_err(|e| ApiError::database_unavailable(&e))?;
+                let mut conn = pool
+                    .conn()
+                    .map_err(|e| ApiError::database_unavailable(&e))?;
                 api_keys::authenticate(&mut conn, &token).map_err(ApiError::from)
             })
             .await??
@@ -100,6 +148,9 @@ impl FromRequest for Caller {
             Ok(Caller {
                 portal: key.portal_id.clone(),
                 key,
+                route,
+                request_id,
+                db,
             })
         })
     }
