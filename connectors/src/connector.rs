@@ -8,7 +8,6 @@
 
 use crate::sample::{DataType, Sample};
 use chrono::{DateTime, Utc};
-use std::collections::BTreeMap;
 use thiserror::Error;
 
 /// What the hub needs to know about a vendor before talking to it.
@@ -17,12 +16,85 @@ pub struct Manifest {
     /// Stable id used in URLs and the database (`withings`, `demo`).
     pub vendor: &'static str,
     pub display_name: &'static str,
+    /// OAuth 2 authorization endpoint (authorization code with PKCE S256).
     pub authorize_url: String,
     pub token_url: String,
+    /// Token revocation endpoint (RFC 7009 style), where the vendor has one.
     pub revoke_url: Option<String>,
     pub api_base_url: String,
-    /// OAuth scopes each data type needs.
-    pub scopes: BTreeMap<DataType, Vec<String>>,
+    /// Scopes are joined with this in the authorization request (`" "` per RFC 6749;
+    /// some vendors use `","`).
+    pub scope_separator: &'static str,
+    /// The data types this vendor offers, in the order a member sees them, with the
+    /// OAuth scopes each one needs.
+    pub data_types: Vec<DataTypeSpec>,
+    /// Published request quotas.
+    pub rate_limits: RateLimits,
+    /// How new data reaches the hub.
+    pub delivery: Delivery,
+    /// How far back history may be fetched, in days.
+    pub max_history_days: u32,
+}
+
+impl Manifest {
+    /// The spec of one of this vendor's data types.
+    pub fn data_type(&self, id: &str) -> Option<&DataTypeSpec> {
+        self.data_types.iter().find(|d| d.id.as_str() == id)
+    }
+
+    /// Every scope the given data types need, each once, in manifest order.
+    pub fn scopes_for<'a>(&self, types: impl IntoIterator<Item = &'a DataType>) -> Vec<String> {
+        let wanted: Vec<&DataType> = types.into_iter().collect();
+        let mut scopes: Vec<String> = Vec::new();
+        for spec in &self.data_types {
+            if wanted.contains(&&spec.id) {
+                for scope in &spec.scopes {
+                    if !scopes.contains(scope) {
+                        scopes.push(scope.clone());
+                    }
+                }
+            }
+        }
+        scopes
+    }
+
+    /// The data types whose every scope is among `granted`.
+    pub fn covered_by(&self, granted: &[String]) -> Vec<DataType> {
+        self.data_types
+            .iter()
+            .filter(|d| d.scopes.iter().all(|s| granted.contains(s)))
+            .map(|d| d.id.clone())
+            .collect()
+    }
+}
+
+/// One data type as a vendor offers it.
+#[derive(Debug, Clone)]
+pub struct DataTypeSpec {
+    pub id: DataType,
+    /// What a member reads on the consent page ("Steps").
+    pub label: &'static str,
+    /// One plain-language line on what is shared ("Daily step counts").
+    pub description: &'static str,
+    /// OAuth scopes this data type needs.
+    pub scopes: Vec<String>,
+}
+
+/// A vendor's published quotas. `None` where the vendor publishes none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RateLimits {
+    /// Requests per minute for one vendor app (all its users).
+    pub per_app_per_minute: Option<u32>,
+    /// Requests per minute for one user of an app.
+    pub per_user_per_minute: Option<u32>,
+}
+
+/// Whether the hub polls the vendor or the vendor pushes (notifications, webhooks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    Poll,
+    /// The vendor notifies; the hub fetches (or receives) the data then.
+    Push,
 }
 
 /// A half-open time window `[start, end)` to fetch.

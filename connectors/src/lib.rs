@@ -1,16 +1,23 @@
 //! Vendor connectors for Tributary.
 //!
 //! Policy: this crate knows vendors and nothing else. It holds the vendor-neutral
-//! [`Sample`] model, the [`Connector`] trait every vendor implements, and (in later
-//! modules) one module per vendor plus the sandbox. It never touches a database or
-//! runs a web server: a connector builds requests and parses responses, and the hub
-//! does all I/O, storage and delivery.
+//! [`Sample`] model, the [`Connector`] trait every vendor implements, one module per
+//! vendor ([`demo`] so far), the [`registry`] of vendors and where they are reached,
+//! and the [`sandbox`], which simulates vendor APIs for quick starts and tests. It
+//! never touches a database, the network or a thread, and runs no web server: a
+//! connector builds requests and parses responses, the sandbox turns a request into
+//! a response in memory, and the hub does all I/O, storage and delivery.
 
 pub mod connector;
+pub mod demo;
 pub mod registry;
 pub mod sample;
+pub mod sandbox;
 
 pub use connector::{
-    Connector, ConnectorError, HttpRequest, Manifest, Page, ParseError, TimeWindow,
+    Connector, ConnectorError, DataTypeSpec, Delivery, HttpRequest, Manifest, Page, ParseError,
+    RateLimits, TimeWindow,
 };
+pub use demo::Demo;
+pub use registry::Endpoints;
 pub use sample::{DataType, Device, Metric, Quantity, Sample};

@@ -1,0 +1,61 @@
+//! The data endpoints, vendor-neutral part: bearer token, scope, faults; the twin
+//! renders the body.
+//!
+//! Policy: checks run in the order a vendor runs them: the token (401), its scope
+//! (403), then injected faults (429, 500, delay), then the query (400). Data is
+//! produced for the user the token was granted by, and never past `now`.
+
+use super::faults::{self, Endpoint};
+use super::http::{credentials, Answer};
+use super::state::{State, TokenProblem};
+use super::twin::{DataEndpoint, DataError};
+use super::{Ctx, SandboxResponse};
+
+/// `GET` of a data endpoint.
+pub(crate) fn serve(ctx: &mut Ctx<'_>, state: &mut State, endpoint: DataEndpoint) -> Answer {
+    let token =
+        credentials(ctx.req, "bearer").ok_or_else(|| invalid_token(TokenProblem::Invalid, true))?;
+    let grant = state
+        .authenticate(ctx.twin.vendor(), token, ctx.now)
+        .map_err(|p| invalid_token(p, false))?;
+    let user = grant.user.clone();
+    ctx.note.sandbox_user = Some(user.clone());
+    if !grant.scopes.iter().any(|s| s == endpoint.scope) {
+        let challenge = format!(
+            "Bearer error=\"insufficient_scope\", scope=\"{}\"",
+            endpoint.scope
+        );
+        let description = format!("needs scope {}", endpoint.scope);
+        return Err(
+            SandboxResponse::error(403, "insufficient_scope", &description)
+                .with_header("www-authenticate", &challenge),
+        );
+    }
+    let delay = faults::due(ctx, state, Endpoint::Data, Some(&user))?;
+    let body = ctx
+        .twin
+        .data(endpoint, &user, &ctx.req.query, ctx.now)
+        .map_err(|e| match e {
+            DataError::BadParam { name, problem } => {
+                SandboxResponse::error(400, "invalid_request", &format!("{name}: {problem}"))
+            }
+            DataError::Internal(problem) => SandboxResponse::error(500, "server_error", &problem),
+        })?;
+    let mut answer = SandboxResponse::new(200, "application/json", body);
+    answer.delay = delay;
+    Ok(answer)
+}
+
+/// The `401` for a bearer token that is missing or not accepted.
+fn invalid_token(problem: TokenProblem, missing: bool) -> SandboxResponse {
+    let (description, challenge) = match (missing, problem) {
+        (true, _) => ("missing bearer token", "Bearer error=\"invalid_token\""),
+        (false, TokenProblem::Expired) => (
+            "expired",
+            "Bearer error=\"invalid_token\", error_description=\"expired\"",
+        ),
+        (false, TokenProblem::Invalid) => ("unknown or revoked", "Bearer error=\"invalid_token\""),
+    };
+    SandboxResponse::error(401, "invalid_token", description)
+        .with_header("www-authenticate", challenge)
+}

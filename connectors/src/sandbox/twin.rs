@@ -1,0 +1,84 @@
+//! What makes one simulated vendor differ from another.
+//!
+//! Policy: the OAuth machinery, faults and the call record are shared; a twin only
+//! names its vendor and scopes, says which paths are its data endpoints and renders
+//! the synthetic person's readings in its own payload shape. A new vendor (Withings,
+//! Oura, Garmin, Dexcom) is one more module implementing [`Twin`] and one more
+//! entry in [`TWINS`].
+
+use super::demo::DemoTwin;
+use chrono::{DateTime, Utc};
+
+/// A scope a member can grant, as the consent page shows it.
+pub(crate) struct ScopeInfo {
+    pub name: &'static str,
+    pub description: &'static str,
+}
+
+/// A data endpoint: the data type it serves and the scope it needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct DataEndpoint {
+    pub data_type: &'static str,
+    pub scope: &'static str,
+}
+
+/// Why a data request cannot be answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum DataError {
+    /// A query parameter is missing or wrong (400, naming it).
+    BadParam { name: &'static str, problem: String },
+    /// The twin could not render its answer (500).
+    Internal(String),
+}
+
+/// One simulated vendor.
+pub(crate) trait Twin: Sync {
+    /// The vendor id in `/sandbox/{vendor}/…`.
+    fn vendor(&self) -> &'static str;
+
+    /// The vendor's own name, as its pages show it.
+    fn display_name(&self) -> &'static str;
+
+    /// Every scope a client may request, in the order the consent page lists them.
+    fn scopes(&self) -> &'static [ScopeInfo];
+
+    /// The data endpoint at `path`, if there is one.
+    fn data_endpoint(&self, path: &str) -> Option<DataEndpoint>;
+
+    /// The body of a successful data answer for `user`.
+    fn data(
+        &self,
+        endpoint: DataEndpoint,
+        user: &str,
+        query: &[(String, String)],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<u8>, DataError>;
+}
+
+static DEMO: DemoTwin = DemoTwin;
+
+/// Every simulated vendor.
+static TWINS: [&dyn Twin; 1] = [&DEMO];
+
+/// Their ids, in the same order.
+pub(crate) static VENDORS: [&str; 1] = ["demo"];
+
+pub(crate) fn find(vendor: &str) -> Option<&'static dyn Twin> {
+    TWINS.iter().copied().find(|t| t.vendor() == vendor)
+}
+
+/// The one value of query parameter `name`; a repeated parameter is an error.
+pub(crate) fn single<'q>(
+    query: &'q [(String, String)],
+    name: &'static str,
+) -> Result<Option<&'q str>, DataError> {
+    let mut values = query.iter().filter(|(k, _)| k == name);
+    let first = values.next().map(|(_, v)| v.as_str());
+    if values.next().is_some() {
+        return Err(DataError::BadParam {
+            name,
+            problem: "given more than once".to_owned(),
+        });
+    }
+    Ok(first)
+}
