@@ -9,9 +9,12 @@
 //! Nothing is bound until every step before it has succeeded.
 
 use crate::config::Settings;
+use crate::connect::tokens::TokenContext;
+use crate::consent::ConsentContext;
 use crate::db::{self, Database};
 use crate::http::{self, auth::ApiLimiter, metrics::Metrics, AppState};
 use crate::keys::{self, KeyRing};
+use crate::vendors::Vendors;
 use anyhow::Context;
 use std::sync::Arc;
 
@@ -35,6 +38,34 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         .map(http::tls::server_config)
         .transpose()?;
     let (db, ring) = open_storage(&settings)?;
+    let listener = std::net::TcpListener::bind(settings.listen)
+        .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    let addr = listener.local_addr()?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let public_url = match &settings.public_url {
+        Some(url) => url.clone(),
+        None => url::Url::parse(&format!("{scheme}://{addr}")).context("public URL")?,
+    };
+    let vendors = Arc::new(Vendors::new(public_url.clone(), &settings.sandbox));
+    let http_client = crate::connect::oauth::http_client().context("HTTP client")?;
+    let tokens = TokenContext {
+        db: db.clone(),
+        ring: ring.clone(),
+        vendors: vendors.clone(),
+        http: http_client.clone(),
+    };
+    let consent = Arc::new(ConsentContext {
+        db: db.clone(),
+        ring: ring.clone(),
+        vendors: vendors.clone(),
+        http: http_client,
+        settings: settings.connect.clone(),
+        secure_cookies: public_url.scheme() == "https",
+    });
+    let sandbox = settings
+        .sandbox
+        .enabled
+        .then(|| Arc::new(new_sandbox(&settings.sandbox)));
     let state = AppState {
         db: db.clone(),
         ring,
@@ -43,12 +74,26 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             settings.api.rate_limit_per_second,
             settings.api.rate_limit_burst,
         )),
+        vendors,
+        tokens,
+        connect: settings.connect.clone(),
+        consent,
+        sandbox,
     };
-    let scheme = if tls.is_some() { "https" } else { "http" };
-    let (server, addr) = http::server(state, settings.listen, tls, settings.shutdown_timeout)
-        .with_context(|| format!("cannot listen on {}", settings.listen))?;
-    tracing::info!(addr = %addr, scheme, backend = db.backend_name(), "listening");
+    let server = http::server(state, listener, tls, settings.shutdown_timeout)
+        .with_context(|| format!("cannot serve on {addr}"))?;
+    tracing::info!(addr = %addr, scheme, public_url = %public_url, backend = db.backend_name(), sandbox = settings.sandbox.enabled, "listening");
     server.await.context("server")?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The sandbox with the configured token lifetime.
+pub fn new_sandbox(
+    settings: &crate::config::SandboxSettings,
+) -> tributary_connectors::sandbox::Sandbox {
+    tributary_connectors::sandbox::Sandbox::new(tributary_connectors::sandbox::SandboxConfig {
+        access_token_ttl_secs: i64::try_from(settings.access_token_ttl.as_secs()).unwrap_or(3600),
+        ..Default::default()
+    })
 }

@@ -33,6 +33,12 @@ enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Serve only the simulated vendor APIs (under /sandbox/{vendor}/…).
+    Sandbox {
+        /// Address and port to listen on.
+        #[arg(long, default_value = "127.0.0.1:9090")]
+        listen: std::net::SocketAddr,
+    },
     /// Manage the key ring.
     Keys {
         #[command(subcommand)]
@@ -126,6 +132,10 @@ pub fn main() -> ExitCode {
 fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
     match command {
         Command::Serve => actix_web::rt::System::new().block_on(app::serve(settings)),
+        Command::Sandbox { listen } => {
+            let sandbox = std::sync::Arc::new(app::new_sandbox(&settings.sandbox));
+            actix_web::rt::System::new().block_on(crate::sandbox::serve_alone(listen, sandbox))
+        }
         Command::Migrate => {
             let (db, applied) = crate::db::open(&settings.database)?;
             print_json(&serde_json::json!({

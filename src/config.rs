@@ -47,6 +47,8 @@ pub enum ConfigError {
 struct FileConfig {
     server: ServerFile,
     api: ApiFile,
+    connect: ConnectFile,
+    sandbox: SandboxFile,
     database: DatabaseFile,
     keys: KeysFile,
     log: LogFile,
@@ -59,6 +61,7 @@ struct ServerFile {
     shutdown_timeout_secs: u64,
     tls_cert_file: String,
     tls_key_file: String,
+    public_url: String,
 }
 
 impl Default for ServerFile {
@@ -68,6 +71,7 @@ impl Default for ServerFile {
             shutdown_timeout_secs: 30,
             tls_cert_file: String::new(),
             tls_key_file: String::new(),
+            public_url: String::new(),
         }
     }
 }
@@ -84,6 +88,42 @@ impl Default for ApiFile {
         Self {
             rate_limit_per_second: 20,
             rate_limit_burst: 100,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct ConnectFile {
+    link_ttl_secs: u64,
+    page_ttl_secs: u64,
+    authorization_ttl_secs: u64,
+}
+
+impl Default for ConnectFile {
+    fn default() -> Self {
+        Self {
+            link_ttl_secs: 900,
+            page_ttl_secs: 3600,
+            authorization_ttl_secs: 600,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct SandboxFile {
+    enabled: bool,
+    url: String,
+    access_token_ttl_secs: u64,
+}
+
+impl Default for SandboxFile {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            url: String::new(),
+            access_token_ttl_secs: 3600,
         }
     }
 }
@@ -147,6 +187,11 @@ pub struct Settings {
     pub shutdown_timeout: Duration,
     /// Certificate and key when the hub terminates TLS itself.
     pub tls: Option<TlsSettings>,
+    /// The URL members' browsers and vendors reach the hub at; `None` means the
+    /// bound address (`http(s)://IP:PORT`).
+    pub public_url: Option<url::Url>,
+    pub connect: ConnectSettings,
+    pub sandbox: SandboxSettings,
     pub api: ApiSettings,
     pub database: DatabaseSettings,
     pub master_key: MasterKeySource,
@@ -160,6 +205,27 @@ pub struct TlsSettings {
     pub cert_file: PathBuf,
     /// The private key (PKCS#8, PKCS#1 or SEC1).
     pub key_file: PathBuf,
+}
+
+/// Lifetimes on the member's side of the hub.
+#[derive(Debug, Clone)]
+pub struct ConnectSettings {
+    /// How long a connect link works before it is used.
+    pub link_ttl: Duration,
+    /// How long the consent page stays open after the link was used.
+    pub page_ttl: Duration,
+    /// How long a member has to finish authorizing at the vendor.
+    pub authorization_ttl: Duration,
+}
+
+/// The simulated vendor APIs.
+#[derive(Debug, Clone)]
+pub struct SandboxSettings {
+    /// Serve them under `/sandbox/{vendor}/…` and offer sandbox vendors to members.
+    pub enabled: bool,
+    /// Where the hub reaches sandbox vendors; `None` means its own `/sandbox`.
+    pub url: Option<url::Url>,
+    pub access_token_ttl: Duration,
 }
 
 /// Limits of the portal API.
@@ -262,6 +328,25 @@ impl Settings {
             )?,
             rate_limit_burst: positive("api.rate_limit_burst", file.api.rate_limit_burst)?,
         };
+        let public_url = optional_url("server.public_url", &file.server.public_url, &origin)?;
+        let connect = ConnectSettings {
+            link_ttl: positive_secs("connect.link_ttl_secs", file.connect.link_ttl_secs, &origin)?,
+            page_ttl: positive_secs("connect.page_ttl_secs", file.connect.page_ttl_secs, &origin)?,
+            authorization_ttl: positive_secs(
+                "connect.authorization_ttl_secs",
+                file.connect.authorization_ttl_secs,
+                &origin,
+            )?,
+        };
+        let sandbox = SandboxSettings {
+            enabled: file.sandbox.enabled,
+            url: optional_url("sandbox.url", &file.sandbox.url, &origin)?,
+            access_token_ttl: positive_secs(
+                "sandbox.access_token_ttl_secs",
+                file.sandbox.access_token_ttl_secs,
+                &origin,
+            )?,
+        };
         let master_key = master_key_source(file.keys, &origin, &env)?;
         let log = log_settings(file.log, &origin)?;
 
@@ -269,6 +354,9 @@ impl Settings {
             listen,
             shutdown_timeout: Duration::from_secs(file.server.shutdown_timeout_secs),
             tls,
+            public_url,
+            connect,
+            sandbox,
             api,
             database: DatabaseSettings {
                 url,
@@ -318,6 +406,41 @@ fn invalid(key: &'static str, origin: &str, reason: &str) -> ConfigError {
         origin: origin.to_owned(),
         reason: reason.to_owned(),
     }
+}
+
+/// An http(s) URL with a host, or `None` for "".
+fn optional_url(
+    key: &'static str,
+    text: &str,
+    origin: &str,
+) -> Result<Option<url::Url>, ConfigError> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let url = url::Url::parse(text)
+        .map_err(|e| invalid(key, origin, &format!("`{text}` is not a URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(invalid(
+            key,
+            origin,
+            &format!("`{text}` is not an http(s) URL with a host"),
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid(
+            key,
+            origin,
+            &format!("`{text}` must not have a query or fragment"),
+        ));
+    }
+    Ok(Some(url))
+}
+
+fn positive_secs(key: &'static str, secs: u64, origin: &str) -> Result<Duration, ConfigError> {
+    if secs == 0 {
+        return Err(invalid(key, origin, "must be at least 1"));
+    }
+    Ok(Duration::from_secs(secs))
 }
 
 /// TLS is on when both files are named; naming one without the other is an error.

@@ -1,5 +1,6 @@
 //! `POST /v1/members`, `GET /v1/members/{user_key}`, `DELETE /v1/members/{user_key}`.
 
+use super::connections::ConnectionView;
 use super::openapi::{AuthErrors, BodyErrors, NotFound};
 use super::{audit, with_conn};
 use crate::db::Database;
@@ -37,17 +38,16 @@ pub struct MemberView {
     #[schema(value_type = String, format = DateTime)]
     created_at: NaiveDateTime,
     /// The member's vendor connections.
-    #[schema(value_type = Vec<Object>)]
-    connections: Vec<()>,
+    connections: Vec<ConnectionView>,
 }
 
-impl From<Member> for MemberView {
-    fn from(m: Member) -> Self {
+impl MemberView {
+    fn new(m: Member, connections: Vec<crate::store::connections::Connection>) -> Self {
         Self {
             member_id: m.id.to_string(),
             user_key: m.user_key.expose().to_owned(),
             created_at: m.created_at,
-            connections: Vec::new(),
+            connections: connections.into_iter().map(ConnectionView::from).collect(),
         }
     }
 }
@@ -95,7 +95,7 @@ pub async fn create(
         })
     })
     .await?;
-    Ok(HttpResponse::Created().json(MemberView::from(member)))
+    Ok(HttpResponse::Created().json(MemberView::new(member, Vec::new())))
 }
 
 /// A member and its connections.
@@ -111,11 +111,13 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::MembersWrite).await?;
     let key = user_key(&path.into_inner())?;
-    let member = with_conn(db, move |conn| {
-        Ok(members::find(conn, &ring, &caller.portal, &key)?)
+    let view = with_conn(db, move |conn| {
+        let member = members::find(conn, &ring, &caller.portal, &key)?;
+        let connections = crate::store::connections::list_for_member(conn, &member.id)?;
+        Ok(MemberView::new(member, connections))
     })
     .await?;
-    Ok(HttpResponse::Ok().json(MemberView::from(member)))
+    Ok(HttpResponse::Ok().json(view))
 }
 
 #[derive(Serialize, ToSchema)]

@@ -6,6 +6,7 @@
 //! entries commit in one transaction. Database work runs on the blocking pool.
 
 mod audit_events;
+mod connections;
 mod members;
 pub mod openapi;
 mod vendor_apps;
@@ -42,6 +43,9 @@ route_table! {
     "/openapi.json" => [get openapi::document],
     "/v1/members" => [post members::create],
     "/v1/members/{user_key}" => [get members::get, delete members::erase],
+    "/v1/members/{user_key}/connect-sessions" => [post connections::create_session],
+    "/v1/members/{user_key}/connections" => [get connections::list],
+    "/v1/members/{user_key}/connections/{vendor}" => [delete connections::revoke],
     "/v1/vendor-apps" => [post vendor_apps::create, get vendor_apps::list],
     "/v1/vendor-apps/{id}" => [get vendor_apps::get, delete vendor_apps::delete],
     "/v1/audit-events" => [get audit_events::list],

@@ -45,11 +45,15 @@ pub struct Status {
         super::vendor_apps::get,
         super::vendor_apps::delete,
         super::audit_events::list,
+        super::connections::create_session,
+        super::connections::list,
+        super::connections::revoke,
     ),
     modifiers(&BearerAuth),
     tags(
         (name = "operations", description = "Health, readiness, metrics"),
         (name = "members", description = "A portal's members, by its own User Key"),
+        (name = "connections", description = "A member's vendor connections and consent-page links"),
         (name = "vendor-apps", description = "The portal's own OAuth clients per vendor"),
         (name = "audit", description = "The portal's audit trail"),
     )
@@ -94,6 +98,13 @@ pub fn document_json() -> serde_json::Value {
     let app = &mut doc["components"]["schemas"]["CreateVendorApp"]["properties"];
     app["vendor"]["enum"] = serde_json::json!(tributary_connectors::registry::vendor_ids());
     app["redirect_uri"]["pattern"] = super::vendor_apps::REDIRECT_URI_PATTERN.into();
+    let vendors = serde_json::json!(tributary_connectors::registry::vendor_ids());
+    let session = &mut doc["components"]["schemas"]["CreateConnectSession"]["properties"];
+    session["vendors"]["items"] = serde_json::json!({"type": "string", "enum": vendors});
+    session["data_types"]["items"] =
+        serde_json::json!({"type": "string", "pattern": "^[a-z0-9_]{1,64}$"});
+    session["return_url"]["pattern"] = super::vendor_apps::REDIRECT_URI_PATTERN.into();
+    let app = &mut doc["components"]["schemas"]["CreateVendorApp"]["properties"];
     app["scopes"]["items"] = serde_json::json!({
         "type": "string",
         "minLength": 1,

@@ -70,6 +70,14 @@ fn check_text(field: &str, value: &str, max: usize) -> Result<(), ApiError> {
 /// [`is_scope_token`] as a JSON-schema pattern, for the document.
 pub const SCOPE_TOKEN_PATTERN: &str = r"^[\u0021\u0023-\u005B\u005D-\u007E]{1,128}$";
 
+/// An http(s) URL the hub accepts as a redirect or return URL (the document states
+/// the same expression).
+pub fn is_redirect_uri(uri: &str) -> bool {
+    uri.len() <= 2048
+        && REDIRECT_URI.is_match(uri)
+        && url::Url::parse(uri).is_ok_and(|u| u.host_str().is_some())
+}
+
 /// RFC 6749, 3.3: `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`, here at most 128.
 fn is_scope_token(s: &str) -> bool {
     (1..=128).contains(&s.len())
@@ -91,10 +99,7 @@ fn validate(body: &CreateVendorApp) -> Result<(), ApiError> {
         1024,
     )?;
     if let Some(uri) = &body.redirect_uri {
-        let ok = uri.len() <= 2048
-            && REDIRECT_URI.is_match(uri)
-            && url::Url::parse(uri).is_ok_and(|u| u.host_str().is_some());
-        if !ok {
+        if !is_redirect_uri(uri) {
             return Err(ApiError::Validation(
                 "redirect_uri must be an http(s) URL with a host name, an optional port and a path of letters, digits and ._~/- and a query of letters, digits and ._~=&- (at most 2048 characters)".into(),
             ));

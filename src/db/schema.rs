@@ -88,10 +88,85 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    connect_sessions (id) {
+        id -> Text,
+        portal_id -> Text,
+        member_id -> Text,
+        token_hash -> Binary,
+        offer -> Text,
+        return_url_sealed -> Nullable<Binary>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        browser_hash -> Nullable<Binary>,
+        browser_expires_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    oauth_states (state_hash) {
+        state_hash -> Binary,
+        session_id -> Text,
+        member_id -> Text,
+        vendor -> Text,
+        data_types -> Text,
+        verifier_sealed -> Binary,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    connections (id) {
+        id -> Text,
+        portal_id -> Text,
+        member_id -> Text,
+        vendor -> Text,
+        status -> Text,
+        data_types -> Text,
+        scopes -> Text,
+        not_granted -> Text,
+        vendor_app_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        last_sync_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    connection_tokens (connection_id) {
+        connection_id -> Text,
+        member_id -> Text,
+        access_sealed -> Binary,
+        refresh_sealed -> Nullable<Binary>,
+        access_expires_at -> Nullable<Timestamp>,
+        generation -> BigInt,
+        refresh_lease_until -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    consent_events (id) {
+        id -> Text,
+        portal_id -> Text,
+        member_id -> Text,
+        vendor -> Text,
+        action -> Text,
+        data_types -> Text,
+        scopes -> Text,
+        channel -> Text,
+        at -> Timestamp,
+    }
+}
+
 diesel::joinable!(members -> portals (portal_id));
 diesel::joinable!(api_keys -> portals (portal_id));
 diesel::joinable!(vendor_apps -> portals (portal_id));
 diesel::joinable!(member_keys -> members (member_id));
+diesel::joinable!(connections -> members (member_id));
+diesel::joinable!(connection_tokens -> connections (connection_id));
 diesel::allow_tables_to_appear_in_same_query!(
     key_ring,
     portals,
@@ -101,4 +176,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     vendor_apps,
     audit_events,
     audit_head,
+    connect_sessions,
+    oauth_states,
+    connections,
+    connection_tokens,
+    consent_events,
 );

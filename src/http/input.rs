@@ -61,6 +61,34 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
     }
 }
 
+/// A JSON body that may be left out entirely (no body, no content type): then
+/// `T::default()`. A body that is sent is read exactly as [`JsonBody`] reads it,
+/// except that a JSON `null` also means "nothing given" (the document allows it).
+pub struct OptionalJsonBody<T>(pub T);
+
+impl<T: DeserializeOwned + Default + 'static> FromRequest for OptionalJsonBody<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let headers = req.headers();
+        let no_type = !headers.contains_key(actix_web::http::header::CONTENT_TYPE);
+        let empty = headers
+            .get(actix_web::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .is_none_or(|v| v.trim() == "0")
+            && !headers.contains_key(actix_web::http::header::TRANSFER_ENCODING);
+        if no_type && empty {
+            return Box::pin(async { Ok(OptionalJsonBody(T::default())) });
+        }
+        let body = JsonBody::<Option<T>>::from_request(req, payload);
+        Box::pin(async move {
+            body.await
+                .map(|b| OptionalJsonBody(b.0.unwrap_or_default()))
+        })
+    }
+}
+
 /// Parse a JSON document into `T`, classifying the error.
 pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     let mut de = serde_json::Deserializer::from_slice(body);

@@ -8,15 +8,20 @@ pub mod metrics;
 mod observe;
 pub mod tls;
 
+use crate::config::ConnectSettings;
+use crate::connect::tokens::TokenContext;
+use crate::consent::ConsentContext;
 use crate::db::Database;
 use crate::keys::KeyRing;
+use crate::vendors::Vendors;
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use metrics::Metrics;
-use std::net::{SocketAddr, TcpListener};
+use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
+use tributary_connectors::sandbox::Sandbox;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -25,6 +30,12 @@ pub struct AppState {
     pub ring: Arc<KeyRing>,
     pub metrics: Arc<Metrics>,
     pub limiter: Arc<auth::ApiLimiter>,
+    pub vendors: Arc<Vendors>,
+    pub tokens: TokenContext,
+    pub connect: ConnectSettings,
+    pub consent: Arc<ConsentContext>,
+    /// The simulated vendors, served under `/sandbox` when enabled.
+    pub sandbox: Option<Arc<Sandbox>>,
 }
 
 /// Headers on every response. API responses carry health-data metadata and must not
@@ -43,35 +54,47 @@ fn security_headers(tls: bool) -> actix_web::middleware::DefaultHeaders {
     }
 }
 
-/// Bind `listen` and build the server; returns it with the address actually bound
-/// (port 0 picks a free port). With `tls` it speaks only HTTPS. The server runs when
-/// awaited and stops gracefully on SIGTERM or SIGINT, letting in-flight requests
-/// finish within `shutdown_timeout`.
+/// Build the server on a bound `listener`. With `tls` it speaks only HTTPS. The
+/// server runs when awaited and stops gracefully on SIGTERM or SIGINT, letting
+/// in-flight requests finish within `shutdown_timeout`.
 pub fn server(
     state: AppState,
-    listen: SocketAddr,
+    listener: TcpListener,
     tls: Option<rustls::ServerConfig>,
     shutdown_timeout: Duration,
-) -> std::io::Result<(Server, SocketAddr)> {
-    let listener = TcpListener::bind(listen)?;
-    let addr = listener.local_addr()?;
+) -> std::io::Result<Server> {
     let db = web::Data::new(state.db.clone());
     let ring = web::Data::from(state.ring.clone());
     let metrics = web::Data::from(state.metrics.clone());
     let limiter = web::Data::from(state.limiter.clone());
+    let vendors = web::Data::from(state.vendors.clone());
+    let tokens = web::Data::new(state.tokens.clone());
+    let connect = web::Data::new(state.connect.clone());
+    let consent = web::Data::from(state.consent.clone());
+    let sandbox = state.sandbox.clone().map(web::Data::new);
     let https = tls.is_some();
     let server = HttpServer::new(move || {
-        App::new()
+        let mut app = App::new()
             .app_data(db.clone())
             .app_data(ring.clone())
             .app_data(metrics.clone())
             .app_data(limiter.clone())
+            .app_data(vendors.clone())
+            .app_data(tokens.clone())
+            .app_data(connect.clone())
+            .app_data(consent.clone())
             .app_data(input::path_config())
             .app_data(input::query_config())
             .wrap(security_headers(https))
             .wrap(from_fn(observe::observe))
             .configure(crate::api::routes)
-            .default_service(web::to(error::not_found))
+            .configure(crate::consent::routes);
+        if let Some(sandbox) = &sandbox {
+            app = app
+                .app_data(sandbox.clone())
+                .configure(crate::sandbox::routes);
+        }
+        app.default_service(web::to(error::not_found))
     })
     .shutdown_timeout(shutdown_timeout.as_secs());
     let server = match tls {
@@ -79,5 +102,5 @@ pub fn server(
         None => server.listen(listener)?,
     }
     .run();
-    Ok((server, addr))
+    Ok(server)
 }

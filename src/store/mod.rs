@@ -1,4 +1,5 @@
-//! Domain storage on top of [`crate::db`]: portals and members so far.
+//! Domain storage on top of [`crate::db`]: portals, members, API keys, vendor apps,
+//! the audit log, connect sessions and connections.
 //!
 //! Policy: personal data never reaches a table in clear. What a query must find is
 //! stored as a keyed hash (HMAC under the ring's index key); what must be read back
@@ -6,6 +7,8 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod connect_sessions;
+pub mod connections;
 pub mod members;
 pub mod portals;
 pub mod vendor_apps;

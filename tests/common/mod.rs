@@ -7,9 +7,12 @@
 //! the server is down: `.ci/run` starts it.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod browser;
+pub mod webdriver;
+
 use base64::Engine;
 use diesel::connection::SimpleConnection;
-use diesel::{Connection, PgConnection};
+use diesel::{Connection, PgConnection, RunQueryDsl};
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -360,4 +363,99 @@ impl<'a> Api<'a> {
         };
         (status, json)
     }
+}
+
+pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Every row of every table, as text (bytea as hex: the marker would show in clear
+/// only if stored in clear, so also decode hex to bytes and search there).
+pub fn postgres_table_text(db: &TestDb, tables: &[&str]) -> String {
+    use diesel::sql_types::Text;
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = Text)]
+        row: String,
+    }
+    let mut conn = diesel::PgConnection::establish(db.url()).unwrap();
+    let mut out = String::new();
+    for table in tables {
+        let rows: Vec<Row> =
+            diesel::sql_query(format!("SELECT row_to_json(t)::text AS row FROM {table} t"))
+                .load(&mut conn)
+                .unwrap();
+        for r in rows {
+            out.push_str(&r.row);
+            out.push('\n');
+            for hex in r.row.split("\\\\x").skip(1) {
+                let hex: String = hex.chars().take_while(char::is_ascii_hexdigit).collect();
+                let bytes: Vec<u8> = (0..hex.len() / 2)
+                    .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap())
+                    .collect();
+                out.push_str(&String::from_utf8_lossy(&bytes));
+            }
+        }
+    }
+    out
+}
+
+/// The on-disk heap files of the hub's tables, after a checkpoint.
+pub fn postgres_relation_files(db: &TestDb, tables: &[&str]) -> Vec<(String, Vec<u8>)> {
+    use diesel::sql_types::Text;
+    #[derive(diesel::QueryableByName)]
+    struct P {
+        #[diesel(sql_type = Text)]
+        p: String,
+    }
+    let mut conn = diesel::PgConnection::establish(db.url()).unwrap();
+    diesel::sql_query("CHECKPOINT").execute(&mut conn).unwrap();
+    let dir: P = diesel::sql_query("SELECT current_setting('data_directory') AS p")
+        .get_result(&mut conn)
+        .unwrap();
+    let mut files = Vec::new();
+    for table in tables {
+        let rel: P = diesel::sql_query(format!("SELECT pg_relation_filepath('{table}') AS p"))
+            .get_result(&mut conn)
+            .unwrap();
+        let path = format!("{}/{}", dir.p, rel.p);
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| {
+            panic!("cannot read {path} (tests run as the database's host user): {e}")
+        });
+        files.push((path, bytes));
+    }
+    files
+}
+
+/// Where `needle` appears in the database's stored bytes: the SQLite file, WAL and
+/// shared memory; or PostgreSQL's rows of `tables` (bytea decoded) and their heap
+/// files after a checkpoint. Empty when it appears nowhere.
+pub fn raw_database_finds(db: &TestDb, tables: &[&str], needle: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    match db.backend {
+        Backend::Sqlite => {
+            let mut scanned = 0;
+            for suffix in ["", "-wal", "-shm"] {
+                let path = format!("{}{suffix}", db.sqlite_file().display());
+                if let Ok(bytes) = std::fs::read(&path) {
+                    scanned += bytes.len();
+                    if contains(&bytes, needle.as_bytes()) {
+                        found.push(path);
+                    }
+                }
+            }
+            assert!(scanned > 0, "no SQLite file to scan");
+        }
+        Backend::Postgres => {
+            if postgres_table_text(db, tables).contains(needle) {
+                found.push("a table row".into());
+            }
+            for (path, bytes) in postgres_relation_files(db, tables) {
+                if contains(&bytes, needle.as_bytes()) {
+                    found.push(path);
+                }
+            }
+        }
+    }
+    found
 }

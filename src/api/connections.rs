@@ -1,0 +1,250 @@
+//! A member's connections and connect sessions:
+//! `POST /v1/members/{user_key}/connect-sessions`,
+//! `GET /v1/members/{user_key}/connections`,
+//! `DELETE /v1/members/{user_key}/connections/{vendor}`.
+
+use super::openapi::{AuthErrors, BodyErrors, NotFound};
+use super::{audit, with_conn};
+use crate::config::ConnectSettings;
+use crate::connect::tokens::TokenContext;
+use crate::db::Database;
+use crate::domain::UserKey;
+use crate::http::auth::{request_id, Caller};
+use crate::http::error::ApiError;
+use crate::http::input::OptionalJsonBody;
+use crate::keys::KeyRing;
+use crate::store::api_keys::Scope;
+use crate::store::connect_sessions::{self, Offer};
+use crate::store::connections::{self, Channel, Connection, Status};
+use crate::store::members;
+use crate::vendors::Vendors;
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::NaiveDateTime;
+use diesel::Connection as _;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// What the consent page offers; everything available when left out.
+#[derive(Deserialize, Default, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateConnectSession {
+    /// Vendor ids to offer (the document lists the vendors this hub knows).
+    vendors: Option<Vec<String>>,
+    /// Data type ids to offer, e.g. `steps`, `heart_rate`, `body_weight`.
+    #[schema(inline, value_type = Option<Vec<String>>)]
+    data_types: Option<Vec<String>>,
+    /// Where the page's "Done" link leads: a page of the portal (http(s) URL, same
+    /// rule as a vendor app's redirect_uri).
+    #[schema(max_length = 2048)]
+    return_url: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ConnectSession {
+    /// The consent page link to send the member to; it works once.
+    url: String,
+    #[serde(serialize_with = "crate::domain::utc::serialize")]
+    #[schema(value_type = String, format = DateTime)]
+    expires_at: NaiveDateTime,
+}
+
+/// A member's link to one vendor, as the portal sees it.
+#[derive(Serialize, ToSchema)]
+pub struct ConnectionView {
+    vendor: String,
+    /// `active`, `reauth_required` (the member must connect again) or `revoked`.
+    status: String,
+    /// Data types granted and shared.
+    data_types: Vec<String>,
+    /// Data types the member chose that the vendor did not grant.
+    not_granted: Vec<String>,
+    /// OAuth scopes the vendor granted.
+    scopes: Vec<String>,
+    #[serde(serialize_with = "crate::domain::utc::serialize")]
+    #[schema(value_type = String, format = DateTime)]
+    connected_at: NaiveDateTime,
+    #[serde(serialize_with = "crate::domain::utc::serialize")]
+    #[schema(value_type = String, format = DateTime)]
+    updated_at: NaiveDateTime,
+    #[serde(serialize_with = "crate::domain::utc::option::serialize")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    last_sync_at: Option<NaiveDateTime>,
+}
+
+impl From<Connection> for ConnectionView {
+    fn from(c: Connection) -> Self {
+        Self {
+            vendor: c.vendor,
+            status: c.status.as_str().to_owned(),
+            data_types: c.data_types,
+            not_granted: c.not_granted,
+            scopes: c.scopes,
+            connected_at: c.created_at,
+            updated_at: c.updated_at,
+            last_sync_at: c.last_sync_at,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ConnectionList {
+    data: Vec<ConnectionView>,
+}
+
+fn user_key(s: &str) -> Result<UserKey, ApiError> {
+    UserKey::parse(s).map_err(|rule| ApiError::Validation(rule.to_owned()))
+}
+
+fn validate(body: &CreateConnectSession) -> Result<(), ApiError> {
+    for v in body.vendors.iter().flatten() {
+        if !tributary_connectors::registry::is_known(v) {
+            return Err(ApiError::Validation(format!(
+                "vendors: unknown vendor; vendors are {}",
+                tributary_connectors::registry::vendor_ids().join(", ")
+            )));
+        }
+    }
+    for t in body.data_types.iter().flatten() {
+        if tributary_connectors::DataType::parse(t).is_none() {
+            return Err(ApiError::Validation(
+                "data_types: each must be 1 to 64 lower-case letters, digits or _".into(),
+            ));
+        }
+    }
+    if let Some(url) = &body.return_url {
+        if !super::vendor_apps::is_redirect_uri(url) {
+            return Err(ApiError::Validation(
+                "return_url must be an http(s) URL with a host name, an optional port, path and query (at most 2048 characters)".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A one-time link to the consent page for this member.
+#[utoipa::path(post, operation_id = "create_connect_session", path = "/v1/members/{user_key}/connect-sessions", tag = "connections",
+    params(("user_key" = String, Path, description = "The portal's User Key", min_length = 1, max_length = 128, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]{1,128}$")),
+    request_body(content = Option<CreateConnectSession>, description = "Optional: what to offer and where to return"),
+    security(("api_key" = [])),
+    responses((status = 201, description = "The link", body = ConnectSession), AuthErrors, BodyErrors, NotFound))]
+#[allow(clippy::too_many_arguments)]
+pub async fn create_session(
+    caller: Caller,
+    req: HttpRequest,
+    path: web::Path<String>,
+    db: web::Data<Database>,
+    ring: web::Data<KeyRing>,
+    vendors: web::Data<Vendors>,
+    settings: web::Data<ConnectSettings>,
+    body: OptionalJsonBody<CreateConnectSession>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Scope::MembersWrite).await?;
+    let key = user_key(&path.into_inner())?;
+    let body = body.0;
+    validate(&body)?;
+    let rid = request_id(&req);
+    let ttl =
+        chrono::Duration::from_std(settings.link_ttl).unwrap_or(chrono::Duration::minutes(15));
+    let (token, expires_at) = with_conn(db, move |conn| {
+        conn.transaction(|conn| {
+            let member = members::find(conn, &ring, &caller.portal, &key)?;
+            let offer = Offer {
+                vendors: body.vendors,
+                data_types: body.data_types,
+            };
+            let created = connect_sessions::create(
+                conn,
+                &ring,
+                &caller.portal,
+                &member.id,
+                &offer,
+                body.return_url.as_deref(),
+                ttl,
+            )?;
+            audit(
+                conn,
+                &caller,
+                "connect_session.create",
+                ("member", member.id.as_str()),
+                rid.as_deref(),
+            )?;
+            Ok(created)
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(ConnectSession {
+        url: vendors.public(&format!("/connect/{token}")),
+        expires_at,
+    }))
+}
+
+/// The member's connections: vendor, status, data types shared, last sync.
+#[utoipa::path(get, operation_id = "list_connections", path = "/v1/members/{user_key}/connections", tag = "connections",
+    params(("user_key" = String, Path, description = "The portal's User Key", min_length = 1, max_length = 128, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]{1,128}$")),
+    security(("api_key" = [])),
+    responses((status = 200, description = "The connections", body = ConnectionList), AuthErrors, NotFound))]
+pub async fn list(
+    caller: Caller,
+    path: web::Path<String>,
+    db: web::Data<Database>,
+    ring: web::Data<KeyRing>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Scope::MembersWrite).await?;
+    let key = user_key(&path.into_inner())?;
+    let list = with_conn(db, move |conn| {
+        let member = members::find(conn, &ring, &caller.portal, &key)?;
+        Ok(connections::list_for_member(conn, &member.id)?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(ConnectionList {
+        data: list.into_iter().map(ConnectionView::from).collect(),
+    }))
+}
+
+/// Revoke the member's connection to a vendor: revoked at the vendor where it
+/// allows, tokens deleted, nothing shared any more.
+#[utoipa::path(delete, operation_id = "revoke_connection", path = "/v1/members/{user_key}/connections/{vendor}", tag = "connections",
+    params(("user_key" = String, Path, description = "The portal's User Key", min_length = 1, max_length = 128, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]{1,128}$"),
+        ("vendor" = String, Path, description = "A vendor id")),
+    security(("api_key" = [])),
+    responses((status = 200, description = "Revoked", body = ConnectionView), AuthErrors, NotFound))]
+pub async fn revoke(
+    caller: Caller,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    db: web::Data<Database>,
+    ring: web::Data<KeyRing>,
+    tokens: web::Data<TokenContext>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Scope::MembersWrite).await?;
+    let (key, vendor) = path.into_inner();
+    let key = user_key(&key)?;
+    let rid = request_id(&req);
+    let found = with_conn(db.clone(), move |conn| {
+        let member = members::find(conn, &ring, &caller.portal, &key)?;
+        let connection = connections::find(conn, &member.id, &vendor)?.ok_or(ApiError::NotFound)?;
+        Ok((connection, caller))
+    })
+    .await?;
+    let (connection, caller) = found;
+    if connection.status != Status::Revoked {
+        tokens.revoke_at_vendor(&connection).await;
+    }
+    let view = with_conn(db, move |conn| {
+        conn.transaction(|conn| {
+            if connection.status != Status::Revoked {
+                connections::revoke(conn, &connection, Channel::Api)?;
+                audit(
+                    conn,
+                    &caller,
+                    "connection.revoke",
+                    ("connection", &connection.id),
+                    rid.as_deref(),
+                )?;
+            }
+            Ok(connections::get(conn, &connection.id)?)
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(ConnectionView::from(view)))
+}

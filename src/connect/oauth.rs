@@ -1,0 +1,233 @@
+//! The OAuth 2 client side (RFC 6749 authorization code with PKCE S256, RFC 7636;
+//! refresh; RFC 7009 revocation), on the `oauth2` crate.
+//!
+//! Policy: outbound calls never follow redirects (a token endpoint that redirects is
+//! an error, not a hop to somewhere else) and time out. Error values name what went
+//! wrong in the vendor's terms (`invalid_grant`) but never carry a token, a code or
+//! a secret.
+
+use crate::vendors::Credentials;
+use oauth2::basic::{BasicClient, BasicErrorResponseType};
+use oauth2::{
+    AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, PkceCodeChallenge,
+    PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError, Scope, TokenResponse, TokenUrl,
+};
+use secrecy::{ExposeSecret, SecretString};
+use std::time::Duration;
+use tributary_connectors::Manifest;
+
+/// The HTTP client for vendor calls.
+pub fn http_client() -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(20))
+        .connect_timeout(Duration::from_secs(5))
+        .build()
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OAuthError {
+    /// The vendor refused the code or refresh token (`invalid_grant`): it is dead.
+    #[error("the vendor refused the grant (invalid_grant)")]
+    InvalidGrant,
+    /// The vendor answered with another OAuth error (`invalid_client`, …).
+    #[error("the vendor answered {0}")]
+    Refused(String),
+    /// The vendor could not be reached or answered something that is not OAuth.
+    #[error("the vendor is unavailable: {0}")]
+    Unavailable(String),
+    /// A configured URL is not a URL.
+    #[error("the vendor's {0} URL is invalid")]
+    BadUrl(&'static str),
+}
+
+/// Tokens the vendor issued.
+pub struct Issued {
+    pub access: SecretString,
+    pub refresh: Option<SecretString>,
+    pub expires_in: Option<Duration>,
+    /// Granted scopes; `None` when the vendor did not say (RFC 6749 5.1: as asked).
+    pub scopes: Option<Vec<String>>,
+}
+
+fn url<T>(
+    make: impl FnOnce(String) -> Result<T, url::ParseError>,
+    text: &str,
+    what: &'static str,
+) -> Result<T, OAuthError> {
+    make(text.to_owned()).map_err(|_| OAuthError::BadUrl(what))
+}
+
+/// The URL to send the member's browser to, and the PKCE verifier to keep.
+pub fn authorization_url(
+    manifest: &Manifest,
+    creds: &Credentials,
+    scopes: &[String],
+    state: &str,
+) -> Result<(String, SecretString), OAuthError> {
+    let client = BasicClient::new(ClientId::new(creds.client_id.clone()))
+        .set_auth_uri(url(AuthUrl::new, &manifest.authorize_url, "authorize")?)
+        .set_redirect_uri(url(RedirectUrl::new, &creds.redirect_uri, "redirect")?);
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let state = state.to_owned();
+    let mut request = client
+        .authorize_url(move || CsrfToken::new(state))
+        .set_pkce_challenge(challenge);
+    if manifest.scope_separator == " " {
+        request = request.add_scopes(scopes.iter().cloned().map(Scope::new));
+    } else if !scopes.is_empty() {
+        request = request.add_scope(Scope::new(scopes.join(manifest.scope_separator)));
+    }
+    let (url, _) = request.url();
+    Ok((
+        url.to_string(),
+        SecretString::from(verifier.secret().clone()),
+    ))
+}
+
+fn issued<T: TokenResponse>(t: &T) -> Issued {
+    Issued {
+        access: SecretString::from(t.access_token().secret().clone()),
+        refresh: t
+            .refresh_token()
+            .map(|r| SecretString::from(r.secret().clone())),
+        expires_in: t.expires_in(),
+        scopes: t.scopes().map(|s| {
+            s.iter()
+                .flat_map(|x| x.as_str().split([' ', ',']))
+                .filter(|x| !x.is_empty())
+                .map(str::to_owned)
+                .collect()
+        }),
+    }
+}
+
+fn token_error<RE: std::error::Error + 'static>(
+    e: RequestTokenError<RE, oauth2::StandardErrorResponse<BasicErrorResponseType>>,
+) -> OAuthError {
+    match e {
+        RequestTokenError::ServerResponse(r) => match r.error() {
+            BasicErrorResponseType::InvalidGrant => OAuthError::InvalidGrant,
+            // Vendors answer a failing token endpoint with these codes (RFC 6749 4.1.2.1
+            // names them for the authorization endpoint): the vendor is down, not
+            // refusing us.
+            BasicErrorResponseType::Extension(code)
+                if code == "server_error" || code == "temporarily_unavailable" =>
+            {
+                OAuthError::Unavailable(code.clone())
+            }
+            other => OAuthError::Refused(other.to_string()),
+        },
+        RequestTokenError::Request(e) => OAuthError::Unavailable(source_chain(&e)),
+        RequestTokenError::Parse(e, _) => {
+            OAuthError::Unavailable(format!("unreadable answer: {e}"))
+        }
+        RequestTokenError::Other(e) => OAuthError::Unavailable(e),
+    }
+}
+
+/// The error and its causes, for the log (no URL query strings: reqwest prints
+/// URLs, and token endpoints take no secrets in the query).
+fn source_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
+}
+
+/// Exchange an authorization code (with its PKCE verifier) for tokens.
+pub async fn exchange_code(
+    http: &reqwest::Client,
+    manifest: &Manifest,
+    creds: &Credentials,
+    code: &str,
+    verifier: &SecretString,
+) -> Result<Issued, OAuthError> {
+    let client = BasicClient::new(ClientId::new(creds.client_id.clone()))
+        .set_client_secret(ClientSecret::new(
+            creds.client_secret.expose_secret().to_owned(),
+        ))
+        .set_token_uri(url(TokenUrl::new, &manifest.token_url, "token")?)
+        .set_redirect_uri(url(RedirectUrl::new, &creds.redirect_uri, "redirect")?);
+    let token = client
+        .exchange_code(AuthorizationCode::new(code.to_owned()))
+        .set_pkce_verifier(PkceCodeVerifier::new(verifier.expose_secret().to_owned()))
+        .request_async(http)
+        .await
+        .map_err(token_error)?;
+    Ok(issued(&token))
+}
+
+/// Use a refresh token once; the vendor may rotate it.
+pub async fn refresh(
+    http: &reqwest::Client,
+    manifest: &Manifest,
+    creds: &Credentials,
+    refresh_token: &SecretString,
+) -> Result<Issued, OAuthError> {
+    let client = BasicClient::new(ClientId::new(creds.client_id.clone()))
+        .set_client_secret(ClientSecret::new(
+            creds.client_secret.expose_secret().to_owned(),
+        ))
+        .set_token_uri(url(TokenUrl::new, &manifest.token_url, "token")?);
+    let token = client
+        .exchange_refresh_token(&RefreshToken::new(refresh_token.expose_secret().to_owned()))
+        .request_async(http)
+        .await
+        .map_err(token_error)?;
+    Ok(issued(&token))
+}
+
+/// Revoke a token at the vendor, where the vendor has a revocation endpoint.
+pub async fn revoke(
+    http: &reqwest::Client,
+    manifest: &Manifest,
+    creds: &Credentials,
+    token: &SecretString,
+    is_refresh: bool,
+) -> Result<(), OAuthError> {
+    // RFC 7009 by hand: the oauth2 crate refuses a revocation URL that is not
+    // HTTPS, which rules out the sandbox on loopback; the request is one form POST.
+    let Some(revoke_url) = &manifest.revoke_url else {
+        return Ok(());
+    };
+    let revoke_url = reqwest::Url::parse(revoke_url).map_err(|_| OAuthError::BadUrl("revoke"))?;
+    let hint = if is_refresh {
+        "refresh_token"
+    } else {
+        "access_token"
+    };
+    // RFC 6749 2.3.1: the credentials are form-urlencoded before Basic encoding.
+    let encode = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let response = http
+        .post(revoke_url)
+        .basic_auth(
+            encode(&creds.client_id),
+            Some(encode(creds.client_secret.expose_secret())),
+        )
+        .form(&[("token", token.expose_secret()), ("token_type_hint", hint)])
+        .send()
+        .await
+        .map_err(|e| OAuthError::Unavailable(source_chain(&e.without_url())))?;
+    let status = response.status();
+    if status.is_success() {
+        return Ok(());
+    }
+    // An OAuth error body names the error; anything else is the vendor failing.
+    let code = response
+        .json::<serde_json::Value>()
+        .await
+        .ok()
+        .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_owned));
+    match code {
+        Some(code) if status.is_client_error() => Err(OAuthError::Refused(code)),
+        _ => Err(OAuthError::Unavailable(format!(
+            "revocation answered HTTP {}",
+            status.as_u16()
+        ))),
+    }
+}

@@ -1,0 +1,527 @@
+//! Connections: a member's link to one vendor account, its sealed tokens, and the
+//! history of the member's grant.
+//!
+//! Policy: tokens are sealed with the member's data key, bound to their connection.
+//! Every change of what a member shares is written with a consent event in the same
+//! transaction. Token refreshes are serialised per connection by a lease in the
+//! database, so instances sharing one database never refresh the same connection at
+//! once; `generation` tells the ones that waited that new tokens are there.
+
+use super::connect_sessions::{json_list, parse_list};
+use super::StoreError;
+use crate::crypto::{open, seal, Aad};
+use crate::db::schema::{connection_tokens, connections, consent_events};
+use crate::db::AnyConnection;
+use crate::domain::{MemberId, PortalId};
+use crate::keys::{member_key, KeyRing};
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::Connection as _;
+use secrecy::{ExposeSecret, SecretString};
+
+/// `active`, `reauth_required` or `revoked`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Active,
+    ReauthRequired,
+    Revoked,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::ReauthRequired => "reauth_required",
+            Self::Revoked => "revoked",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "active" => Some(Self::Active),
+            "reauth_required" => Some(Self::ReauthRequired),
+            "revoked" => Some(Self::Revoked),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Connection {
+    pub id: String,
+    pub portal_id: PortalId,
+    pub member_id: MemberId,
+    pub vendor: String,
+    pub status: Status,
+    /// Granted and enabled data types.
+    pub data_types: Vec<String>,
+    /// Scopes the vendor granted.
+    pub scopes: Vec<String>,
+    /// Data types asked for that the granted scopes do not cover.
+    pub not_granted: Vec<String>,
+    pub vendor_app_id: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub last_sync_at: Option<NaiveDateTime>,
+}
+
+type Row = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    NaiveDateTime,
+    NaiveDateTime,
+    Option<NaiveDateTime>,
+);
+
+const COLUMNS: (
+    connections::id,
+    connections::portal_id,
+    connections::member_id,
+    connections::vendor,
+    connections::status,
+    connections::data_types,
+    connections::scopes,
+    connections::not_granted,
+    connections::vendor_app_id,
+    connections::created_at,
+    connections::updated_at,
+    connections::last_sync_at,
+) = (
+    connections::id,
+    connections::portal_id,
+    connections::member_id,
+    connections::vendor,
+    connections::status,
+    connections::data_types,
+    connections::scopes,
+    connections::not_granted,
+    connections::vendor_app_id,
+    connections::created_at,
+    connections::updated_at,
+    connections::last_sync_at,
+);
+
+fn from_row(r: Row) -> Result<Connection, StoreError> {
+    let corrupt = |what: &str| StoreError::Corrupt(format!("connection {} {what}", r.0));
+    Ok(Connection {
+        portal_id: PortalId::parse(&r.1).ok_or_else(|| corrupt("portal"))?,
+        member_id: MemberId::parse(&r.2).ok_or_else(|| corrupt("member"))?,
+        vendor: r.3,
+        status: Status::parse(&r.4).ok_or_else(|| corrupt("status"))?,
+        data_types: parse_list(&r.5)?,
+        scopes: parse_list(&r.6)?,
+        not_granted: parse_list(&r.7)?,
+        vendor_app_id: r.8,
+        created_at: r.9,
+        updated_at: r.10,
+        last_sync_at: r.11,
+        id: r.0,
+    })
+}
+
+pub fn list_for_member(
+    conn: &mut AnyConnection,
+    member: &MemberId,
+) -> Result<Vec<Connection>, StoreError> {
+    let rows: Vec<Row> = connections::table
+        .filter(connections::member_id.eq(member.as_str()))
+        .order(connections::vendor)
+        .select(COLUMNS)
+        .load(conn)?;
+    rows.into_iter().map(from_row).collect()
+}
+
+pub fn find(
+    conn: &mut AnyConnection,
+    member: &MemberId,
+    vendor: &str,
+) -> Result<Option<Connection>, StoreError> {
+    let row: Option<Row> = connections::table
+        .filter(connections::member_id.eq(member.as_str()))
+        .filter(connections::vendor.eq(vendor))
+        .select(COLUMNS)
+        .first(conn)
+        .optional()?;
+    row.map(from_row).transpose()
+}
+
+pub fn get(conn: &mut AnyConnection, id: &str) -> Result<Connection, StoreError> {
+    let row: Row = connections::table
+        .find(id)
+        .select(COLUMNS)
+        .first(conn)
+        .optional()?
+        .ok_or(StoreError::NotFound)?;
+    from_row(row)
+}
+
+/// The vendor's tokens, as the hub holds them (sealed at rest).
+pub struct Tokens {
+    pub access: SecretString,
+    pub refresh: Option<SecretString>,
+    pub access_expires_at: Option<NaiveDateTime>,
+}
+
+/// What the member granted at the vendor.
+pub struct Grant<'a> {
+    pub vendor: &'a str,
+    pub data_types: &'a [String],
+    pub scopes: &'a [String],
+    pub not_granted: &'a [String],
+    pub vendor_app_id: Option<&'a str>,
+}
+
+/// Through which channel a grant changed (recorded with each consent event).
+#[derive(Debug, Clone, Copy)]
+pub enum Channel {
+    ConsentPage,
+    Api,
+    Vendor,
+    Hub,
+}
+
+impl Channel {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::ConsentPage => "consent_page",
+            Self::Api => "api",
+            Self::Vendor => "vendor",
+            Self::Hub => "hub",
+        }
+    }
+}
+
+const TOKENS: &str = "connection_tokens";
+
+fn seal_token(
+    key: &crate::crypto::SecretKey,
+    connection: &str,
+    member: &MemberId,
+    kind: &str,
+    value: &SecretString,
+) -> Vec<u8> {
+    let row = format!("{connection}/{kind}");
+    seal(
+        key,
+        &Aad::new(TOKENS, &row, Some(member.as_str())),
+        value.expose_secret().as_bytes(),
+    )
+}
+
+fn open_token(
+    key: &crate::crypto::SecretKey,
+    connection: &str,
+    member: &MemberId,
+    kind: &str,
+    sealed: &[u8],
+) -> Result<SecretString, StoreError> {
+    let row = format!("{connection}/{kind}");
+    let corrupt = || StoreError::Corrupt(format!("connection {connection} {kind} token"));
+    let plain =
+        open(key, &Aad::new(TOKENS, &row, Some(member.as_str())), sealed).map_err(|_| corrupt())?;
+    let text = std::str::from_utf8(&plain).map_err(|_| corrupt())?;
+    Ok(SecretString::from(text.to_owned()))
+}
+
+/// Create or renew the member's connection to a vendor with new tokens, and record
+/// the grant. Runs in one transaction.
+pub fn connect(
+    conn: &mut AnyConnection,
+    ring: &KeyRing,
+    portal: &PortalId,
+    member: &MemberId,
+    grant: &Grant<'_>,
+    tokens: &Tokens,
+    channel: Channel,
+) -> Result<Connection, StoreError> {
+    let now = chrono::Utc::now().naive_utc();
+    conn.transaction(|conn| {
+        let existing = find(conn, member, grant.vendor)?;
+        let id = match &existing {
+            Some(c) => {
+                diesel::update(connections::table.find(&c.id))
+                    .set((
+                        connections::status.eq(Status::Active.as_str()),
+                        connections::data_types.eq(json_list(grant.data_types)),
+                        connections::scopes.eq(json_list(grant.scopes)),
+                        connections::not_granted.eq(json_list(grant.not_granted)),
+                        connections::vendor_app_id.eq(grant.vendor_app_id),
+                        connections::updated_at.eq(now),
+                    ))
+                    .execute(conn)?;
+                c.id.clone()
+            }
+            None => {
+                let id = uuid::Uuid::new_v4().to_string();
+                diesel::insert_into(connections::table)
+                    .values((
+                        connections::id.eq(&id),
+                        connections::portal_id.eq(portal.as_str()),
+                        connections::member_id.eq(member.as_str()),
+                        connections::vendor.eq(grant.vendor),
+                        connections::status.eq(Status::Active.as_str()),
+                        connections::data_types.eq(json_list(grant.data_types)),
+                        connections::scopes.eq(json_list(grant.scopes)),
+                        connections::not_granted.eq(json_list(grant.not_granted)),
+                        connections::vendor_app_id.eq(grant.vendor_app_id),
+                        connections::created_at.eq(now),
+                        connections::updated_at.eq(now),
+                    ))
+                    .execute(conn)?;
+                id
+            }
+        };
+        let key = member_key(conn, ring, member.as_str())?;
+        diesel::delete(connection_tokens::table.find(&id)).execute(conn)?;
+        diesel::insert_into(connection_tokens::table)
+            .values((
+                connection_tokens::connection_id.eq(&id),
+                connection_tokens::member_id.eq(member.as_str()),
+                connection_tokens::access_sealed.eq(seal_token(
+                    &key,
+                    &id,
+                    member,
+                    "access",
+                    &tokens.access,
+                )),
+                connection_tokens::refresh_sealed.eq(tokens
+                    .refresh
+                    .as_ref()
+                    .map(|r| seal_token(&key, &id, member, "refresh", r))),
+                connection_tokens::access_expires_at.eq(tokens.access_expires_at),
+                connection_tokens::generation.eq(1_i64),
+                connection_tokens::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        let action = if existing.is_some() {
+            "reconnected"
+        } else {
+            "granted"
+        };
+        record(
+            conn,
+            portal,
+            member,
+            grant.vendor,
+            action,
+            grant.data_types,
+            grant.scopes,
+            channel,
+        )?;
+        get(conn, &id)
+    })
+}
+
+/// Change the enabled data types (within what the granted scopes cover).
+pub fn set_data_types(
+    conn: &mut AnyConnection,
+    connection: &Connection,
+    data_types: &[String],
+    channel: Channel,
+) -> Result<(), StoreError> {
+    conn.transaction(|conn| {
+        diesel::update(connections::table.find(&connection.id))
+            .set((
+                connections::data_types.eq(json_list(data_types)),
+                connections::updated_at.eq(chrono::Utc::now().naive_utc()),
+            ))
+            .execute(conn)?;
+        record(
+            conn,
+            &connection.portal_id,
+            &connection.member_id,
+            &connection.vendor,
+            "changed",
+            data_types,
+            &connection.scopes,
+            channel,
+        )
+    })
+}
+
+/// Revoke: the tokens are deleted, nothing is shared any more.
+pub fn revoke(
+    conn: &mut AnyConnection,
+    connection: &Connection,
+    channel: Channel,
+) -> Result<(), StoreError> {
+    conn.transaction(|conn| {
+        diesel::delete(connection_tokens::table.find(&connection.id)).execute(conn)?;
+        diesel::update(connections::table.find(&connection.id))
+            .set((
+                connections::status.eq(Status::Revoked.as_str()),
+                connections::data_types.eq("[]"),
+                connections::scopes.eq("[]"),
+                connections::not_granted.eq("[]"),
+                connections::updated_at.eq(chrono::Utc::now().naive_utc()),
+            ))
+            .execute(conn)?;
+        record(
+            conn,
+            &connection.portal_id,
+            &connection.member_id,
+            &connection.vendor,
+            "revoked",
+            &[],
+            &[],
+            channel,
+        )
+    })
+}
+
+/// The vendor refused the refresh token: the member must connect again. The dead
+/// tokens are deleted.
+pub fn mark_reauth_required(
+    conn: &mut AnyConnection,
+    connection: &Connection,
+) -> Result<(), StoreError> {
+    conn.transaction(|conn| {
+        diesel::delete(connection_tokens::table.find(&connection.id)).execute(conn)?;
+        diesel::update(connections::table.find(&connection.id))
+            .set((
+                connections::status.eq(Status::ReauthRequired.as_str()),
+                connections::updated_at.eq(chrono::Utc::now().naive_utc()),
+            ))
+            .execute(conn)?;
+        record(
+            conn,
+            &connection.portal_id,
+            &connection.member_id,
+            &connection.vendor,
+            "reauth_required",
+            &connection.data_types,
+            &connection.scopes,
+            Channel::Hub,
+        )
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn record(
+    conn: &mut AnyConnection,
+    portal: &PortalId,
+    member: &MemberId,
+    vendor: &str,
+    action: &str,
+    data_types: &[String],
+    scopes: &[String],
+    channel: Channel,
+) -> Result<(), StoreError> {
+    diesel::insert_into(consent_events::table)
+        .values((
+            consent_events::id.eq(uuid::Uuid::new_v4().to_string()),
+            consent_events::portal_id.eq(portal.as_str()),
+            consent_events::member_id.eq(member.as_str()),
+            consent_events::vendor.eq(vendor),
+            consent_events::action.eq(action),
+            consent_events::data_types.eq(json_list(data_types)),
+            consent_events::scopes.eq(json_list(scopes)),
+            consent_events::channel.eq(channel.as_str()),
+            consent_events::at.eq(chrono::Utc::now().naive_utc()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A connection's tokens and their generation; `None` when it holds none.
+pub fn tokens(
+    conn: &mut AnyConnection,
+    ring: &KeyRing,
+    connection: &Connection,
+) -> Result<Option<(Tokens, i64)>, StoreError> {
+    type TokenRow = (Vec<u8>, Option<Vec<u8>>, Option<NaiveDateTime>, i64);
+    let row: Option<TokenRow> = connection_tokens::table
+        .find(&connection.id)
+        .select((
+            connection_tokens::access_sealed,
+            connection_tokens::refresh_sealed,
+            connection_tokens::access_expires_at,
+            connection_tokens::generation,
+        ))
+        .first(conn)
+        .optional()?;
+    let Some((access, refresh, expires, generation)) = row else {
+        return Ok(None);
+    };
+    let key = member_key(conn, ring, connection.member_id.as_str())?;
+    let (id, member) = (&connection.id, &connection.member_id);
+    Ok(Some((
+        Tokens {
+            access: open_token(&key, id, member, "access", &access)?,
+            refresh: refresh
+                .map(|r| open_token(&key, id, member, "refresh", &r))
+                .transpose()?,
+            access_expires_at: expires,
+        },
+        generation,
+    )))
+}
+
+/// Take the refresh lease of a connection at `generation` until `until`; false when
+/// another worker holds it or the tokens moved on.
+pub fn take_refresh_lease(
+    conn: &mut AnyConnection,
+    connection: &str,
+    generation: i64,
+    until: NaiveDateTime,
+) -> Result<bool, StoreError> {
+    let now = chrono::Utc::now().naive_utc();
+    let n = diesel::update(
+        connection_tokens::table
+            .find(connection)
+            .filter(connection_tokens::generation.eq(generation))
+            .filter(
+                connection_tokens::refresh_lease_until
+                    .is_null()
+                    .or(connection_tokens::refresh_lease_until.lt(now)),
+            ),
+    )
+    .set(connection_tokens::refresh_lease_until.eq(until))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+pub fn release_refresh_lease(conn: &mut AnyConnection, connection: &str) -> Result<(), StoreError> {
+    diesel::update(connection_tokens::table.find(connection))
+        .set(connection_tokens::refresh_lease_until.eq(None::<NaiveDateTime>))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Store refreshed tokens as the next generation and release the lease. False when
+/// the row is no longer at `generation` (revoked or erased meanwhile).
+pub fn store_refreshed(
+    conn: &mut AnyConnection,
+    ring: &KeyRing,
+    connection: &Connection,
+    generation: i64,
+    tokens: &Tokens,
+) -> Result<bool, StoreError> {
+    let key = member_key(conn, ring, connection.member_id.as_str())?;
+    let (id, member) = (&connection.id, &connection.member_id);
+    let n = diesel::update(
+        connection_tokens::table
+            .find(id)
+            .filter(connection_tokens::generation.eq(generation)),
+    )
+    .set((
+        connection_tokens::access_sealed.eq(seal_token(&key, id, member, "access", &tokens.access)),
+        connection_tokens::refresh_sealed.eq(tokens
+            .refresh
+            .as_ref()
+            .map(|r| seal_token(&key, id, member, "refresh", r))),
+        connection_tokens::access_expires_at.eq(tokens.access_expires_at),
+        connection_tokens::generation.eq(generation + 1),
+        connection_tokens::refresh_lease_until.eq(None::<NaiveDateTime>),
+        connection_tokens::updated_at.eq(chrono::Utc::now().naive_utc()),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
