@@ -49,7 +49,8 @@ const TYPES: [TypeInfo; 3] = [
         scope: "activity",
         metric: Metric::StepsDaily,
         vendor_unit: "count",
-        ucum: "{steps}",
+        // Steps of one day: LOINC 41950-7 is "number of steps in 24 hours", `/d`.
+        ucum: "/d",
     },
     TypeInfo {
         id: "heart_rate",

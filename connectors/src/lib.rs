@@ -20,4 +20,4 @@ pub use connector::{
 };
 pub use demo::Demo;
 pub use registry::Endpoints;
-pub use sample::{DataType, Device, Metric, Quantity, Sample};
+pub use sample::{DataType, Device, Metric, Quantity, Sample, Value, Workout};

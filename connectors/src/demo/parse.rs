@@ -7,7 +7,7 @@
 
 use super::{TypeInfo, VENDOR};
 use crate::connector::{Page, ParseError};
-use crate::sample::{Device, Metric, Quantity, Sample};
+use crate::sample::{Device, Metric, Quantity, Sample, Value};
 use chrono::{DateTime, FixedOffset};
 use serde_json::value::RawValue;
 use std::collections::BTreeMap;
@@ -90,10 +90,11 @@ impl Reader<'_> {
         let device = self.device(&obj, path)?;
         Ok(Sample {
             metric: self.info.metric,
-            quantity: Quantity {
+            vendor_code: self.info.id.to_owned(),
+            value: Value::Quantity(Quantity {
                 value,
                 unit: self.info.ucum.to_owned(),
-            },
+            }),
             start,
             end,
             device,

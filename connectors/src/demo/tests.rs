@@ -120,7 +120,7 @@ fn a_record_parses_into_a_sample_keeping_the_number_text_and_offset() {
     let demo = Demo::new(BASE);
     for raw in ["72.50", "72.5", "72.45", "80"] {
         let page = demo.parse(&dt("body_weight"), &weight_page(raw)).unwrap();
-        assert_eq!(page.samples[0].quantity.value, raw);
+        assert_eq!(page.samples[0].quantity().unwrap().value, raw);
     }
     let page = demo
         .parse(&dt("body_weight"), &weight_page("72.50"))
@@ -128,7 +128,7 @@ fn a_record_parses_into_a_sample_keeping_the_number_text_and_offset() {
     assert_eq!(page.next_cursor.as_deref(), Some("abc"));
     let s = &page.samples[0];
     assert_eq!(s.metric, Metric::BodyWeight);
-    assert_eq!(s.quantity.unit, "kg");
+    assert_eq!(s.quantity().unwrap().unit, "kg");
     assert_eq!(s.start.to_rfc3339(), "2026-11-20T07:12:00+01:00");
     assert_eq!(s.end, None);
     assert_eq!(s.vendor_record_id.as_deref(), Some("bw_1"));
@@ -152,11 +152,12 @@ fn a_record_parses_into_a_sample_keeping_the_number_text_and_offset() {
     assert_eq!(
         (
             s.metric,
-            s.quantity.value.as_str(),
-            s.quantity.unit.as_str()
+            s.quantity().unwrap().value.as_str(),
+            s.quantity().unwrap().unit.as_str()
         ),
-        (Metric::StepsDaily, "8123", "{steps}")
+        (Metric::StepsDaily, "8123", "/d")
     );
+    assert_eq!(s.vendor_code, "steps");
     assert_eq!(s.end.unwrap().to_rfc3339(), "2026-11-21T00:00:00-05:00");
     assert_eq!((s.device.clone(), page.next_cursor), (None, None));
 
@@ -168,7 +169,7 @@ fn a_record_parses_into_a_sample_keeping_the_number_text_and_offset() {
         .parse(&dt("heart_rate"), hr.to_string().as_bytes())
         .unwrap();
     assert_eq!(page.samples[0].metric, Metric::HeartRate);
-    assert_eq!(page.samples[0].quantity.unit, "/min");
+    assert_eq!(page.samples[0].quantity().unwrap().unit, "/min");
     assert_eq!(
         demo.parse(&dt("steps"), br#"{"data": []}"#)
             .unwrap()

@@ -63,7 +63,7 @@ fn thirty_days_of_sandbox_data_parse_with_the_users_offset() {
     assert_eq!(steps.len(), 30);
     assert!(steps
         .iter()
-        .all(|s| s.metric == Metric::StepsDaily && s.quantity.unit == "{steps}"));
+        .all(|s| s.metric == Metric::StepsDaily && s.quantity().unwrap().unit == "/d"));
     assert!(steps
         .iter()
         .all(|s| s.start.offset().local_minus_utc() == 5 * 3600 + 1800));
@@ -73,9 +73,9 @@ fn thirty_days_of_sandbox_data_parse_with_the_users_offset() {
 
     let hr = sync(&sb, &token, "heart_rate", w);
     assert_eq!(hr.len(), 30 * 64, "two pages of 1000 and one of 0");
-    assert!(hr
-        .iter()
-        .all(|s| s.metric == Metric::HeartRate && s.end.is_none() && s.quantity.unit == "/min"));
+    assert!(hr.iter().all(|s| s.metric == Metric::HeartRate
+        && s.end.is_none()
+        && s.quantity().unwrap().unit == "/min"));
     let ids: std::collections::HashSet<_> = hr.iter().map(|s| s.vendor_record_id.clone()).collect();
     assert_eq!(ids.len(), hr.len(), "record ids are unique");
 
@@ -86,16 +86,16 @@ fn thirty_days_of_sandbox_data_parse_with_the_users_offset() {
         (device.manufacturer.as_deref(), device.model.as_deref()),
         (Some("Demo"), Some("Demo Scale"))
     );
-    assert!(
-        bw.iter()
-            .all(|s| s.quantity.unit == "kg"
-                && s.quantity.value.split('.').nth(1).unwrap().len() == 2)
-    );
+    assert!(bw.iter().all(|s| s.quantity().unwrap().unit == "kg"
+        && s.quantity().unwrap().value.split('.').nth(1).unwrap().len() == 2));
     // Over 30 days some weight ends in 0 and keeps it (`72.50`).
     assert!(
-        bw.iter().any(|s| s.quantity.value.ends_with('0')),
+        bw.iter()
+            .any(|s| s.quantity().unwrap().value.ends_with('0')),
         "{:?}",
-        bw.iter().map(|s| &s.quantity.value).collect::<Vec<_>>()
+        bw.iter()
+            .map(|s| &s.quantity().unwrap().value)
+            .collect::<Vec<_>>()
     );
 }
 
