@@ -115,7 +115,7 @@ mod tests {
     fn whole_floats_print_as_integers_and_fractions_stay() {
         let v = serde_json::json!({"a": 8000.0, "b": 72.5, "c": -3.0, "d": 1e300, "e": [0.1]});
         let text = String::from_utf8(to_vec(&v).unwrap()).unwrap();
-        assert_eq!(text, r#"{"a":8000,"b":72.5,"c":-3,"d":1e300,"e":[0.1]}"#);
+        assert_eq!(text, r#"{"a":8000,"b":72.5,"c":-3,"d":1e+300,"e":[0.1]}"#);
         let mut pretty = Vec::new();
         to_writer_pretty(&mut pretty, &serde_json::json!({"a": [1.0]})).unwrap();
         assert_eq!(
