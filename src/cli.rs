@@ -39,6 +39,22 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:9090")]
         listen: std::net::SocketAddr,
     },
+    /// Parse a vendor payload and print the FHIR R4 Bundle (type collection) it
+    /// becomes. Needs no database or configuration; exit 2 on bad input.
+    Normalize {
+        /// Vendor id, e.g. demo.
+        #[arg(long)]
+        vendor: String,
+        /// One of the vendor's data types, e.g. heart_rate.
+        #[arg(long)]
+        data_type: String,
+        /// Member id used as the subject (Patient/<id>).
+        #[arg(long, default_value = "example")]
+        patient: String,
+        /// The payload file, or - for stdin.
+        #[arg(value_name = "FILE|-")]
+        input: PathBuf,
+    },
     /// Manage the key ring.
     Keys {
         #[command(subcommand)]
@@ -107,6 +123,21 @@ enum KeysCommand {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Pure: parse and normalise, before (and without) settings or a database.
+    if let Command::Normalize {
+        vendor,
+        data_type,
+        patient,
+        input,
+    } = &cli.command
+    {
+        return crate::fhir::normalize_cmd::main(&crate::fhir::normalize_cmd::Request {
+            vendor,
+            data_type,
+            patient,
+            input,
+        });
+    }
     let overrides = Overrides {
         config_file: cli.config.clone(),
         database_url: cli.database_url.clone(),
@@ -131,6 +162,7 @@ pub fn main() -> ExitCode {
 
 fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
     match command {
+        Command::Normalize { .. } => Ok(()), // handled in `main`, before settings
         Command::Serve => actix_web::rt::System::new().block_on(app::serve(settings)),
         Command::Sandbox { listen } => {
             let sandbox = std::sync::Arc::new(app::new_sandbox(&settings.sandbox));

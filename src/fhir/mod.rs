@@ -17,6 +17,7 @@ pub mod codes;
 mod element;
 pub mod identity;
 pub mod json;
+pub mod normalize_cmd;
 mod observation;
 mod resources;
 #[cfg(test)]
