@@ -14,6 +14,7 @@ pub mod consent;
 pub mod crypto;
 pub mod db;
 pub mod domain;
+pub mod fhir_api;
 pub mod http;
 pub mod keys;
 pub mod sandbox;

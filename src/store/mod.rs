@@ -9,6 +9,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod connect_sessions;
 pub mod connections;
+pub mod exports;
 pub mod members;
 pub mod observations;
 pub mod portals;
