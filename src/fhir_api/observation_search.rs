@@ -3,8 +3,8 @@
 //! cursor (the last entry's effective start and id), so pages stay right while new
 //! data arrives. `patient` is required: observations are sealed per member.
 //! Unknown parameters are refused (400) unless the client sends
-//! `Prefer: handling=lenient`; then they are ignored and named in the `self` link's
-//! absence. Another portal's patient simply matches nothing.
+//! `Prefer: handling=lenient`; then they are ignored.
+//! Another portal's patient simply matches nothing.
 
 use super::outcome::FhirError;
 use super::params::{self, DEFAULT_COUNT};
