@@ -148,12 +148,15 @@ fn prepare<'a>(
     })
 }
 
-/// Stored `(id, version, content hash)` by identifier hash, for this batch.
+/// Stored `(id, version, content hash)` by identifier hash.
+type Stored = HashMap<Vec<u8>, (String, i64, Vec<u8>)>;
+
+/// What of this batch is stored already.
 fn existing(
     conn: &mut AnyConnection,
     member: &MemberId,
     prepared: &[Prepared<'_>],
-) -> Result<HashMap<Vec<u8>, (String, i64, Vec<u8>)>, StoreError> {
+) -> Result<Stored, StoreError> {
     let mut out = HashMap::new();
     for chunk in prepared.chunks(LOOKUP_CHUNK) {
         let hashes: Vec<&Vec<u8>> = chunk.iter().map(|p| &p.identifier_hash).collect();
