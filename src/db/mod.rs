@@ -6,6 +6,7 @@
 //! lives in this module and nowhere else. Database calls block, so the HTTP layer
 //! runs them on the blocking thread pool.
 
+pub mod bulk;
 mod migrate;
 mod pool;
 pub mod schema;

@@ -25,6 +25,7 @@ diesel::table! {
         user_key_hash -> Binary,
         user_key_sealed -> Binary,
         created_at -> Timestamp,
+        observation_max_span -> BigInt,
     }
 }
 
@@ -161,7 +162,65 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    observations (id) {
+        id -> Text,
+        portal_id -> Text,
+        member_id -> Text,
+        identifier_hash -> Binary,
+        vendor -> Text,
+        data_type -> Text,
+        categories -> Text,
+        effective_start -> BigInt,
+        effective_end -> BigInt,
+        version_id -> BigInt,
+        status -> Text,
+        last_updated -> BigInt,
+        content_hash -> Binary,
+        resource_sealed -> Binary,
+    }
+}
+
+diesel::table! {
+    observation_codes (observation_id, system, code) {
+        observation_id -> Text,
+        member_id -> Text,
+        system -> Text,
+        code -> Text,
+        effective_start -> BigInt,
+    }
+}
+
+diesel::table! {
+    exports (id) {
+        id -> Text,
+        portal_id -> Text,
+        request -> Text,
+        types -> Text,
+        since -> Nullable<BigInt>,
+        status -> Text,
+        progress -> Text,
+        transaction_time -> BigInt,
+        key_sealed -> Binary,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    export_chunks (export_id, resource_type, seq) {
+        export_id -> Text,
+        resource_type -> Text,
+        seq -> Integer,
+        lines -> Integer,
+        sealed -> Binary,
+    }
+}
+
 diesel::joinable!(members -> portals (portal_id));
+diesel::joinable!(observations -> members (member_id));
+diesel::joinable!(observation_codes -> observations (observation_id));
+diesel::joinable!(export_chunks -> exports (export_id));
 diesel::joinable!(api_keys -> portals (portal_id));
 diesel::joinable!(vendor_apps -> portals (portal_id));
 diesel::joinable!(member_keys -> members (member_id));
@@ -181,4 +240,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     connections,
     connection_tokens,
     consent_events,
+    observations,
+    observation_codes,
+    exports,
+    export_chunks,
 );

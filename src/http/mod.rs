@@ -87,6 +87,7 @@ pub fn server(
             .app_data(input::query_config())
             .wrap(security_headers(https))
             .wrap(from_fn(observe::observe))
+            .configure(crate::fhir_api::routes)
             .configure(crate::api::routes)
             .configure(crate::consent::routes);
         if let Some(sandbox) = &sandbox {

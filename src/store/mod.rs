@@ -1,5 +1,5 @@
 //! Domain storage on top of [`crate::db`]: portals, members, API keys, vendor apps,
-//! the audit log, connect sessions and connections.
+//! the audit log, connect sessions and connections, observations and exports.
 //!
 //! Policy: personal data never reaches a table in clear. What a query must find is
 //! stored as a keyed hash (HMAC under the ring's index key); what must be read back
@@ -9,7 +9,9 @@ pub mod api_keys;
 pub mod audit;
 pub mod connect_sessions;
 pub mod connections;
+pub mod exports;
 pub mod members;
+pub mod observations;
 pub mod portals;
 pub mod vendor_apps;
 
@@ -22,6 +24,9 @@ pub enum StoreError {
     Conflict,
     #[error("not found")]
     NotFound,
+    /// Input the store refuses to write; the message names the item, never its content.
+    #[error("invalid input: {0}")]
+    Invalid(String),
     #[error("stored value is unreadable: {0}")]
     Corrupt(String),
     #[error(transparent)]

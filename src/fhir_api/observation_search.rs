@@ -1,0 +1,180 @@
+//! `GET /fhir/r4/Observation?patient=…&code=…&category=…&date=…&_lastUpdated=…
+//! &_count=…&_sort=…`: a searchset Bundle, paged by `next` links that carry a keyset
+//! cursor (the last entry's effective start and id), so pages stay right while new
+//! data arrives. `patient` is required: observations are sealed per member.
+//! Unknown parameters are refused (400) unless the client sends
+//! `Prefer: handling=lenient`; then they are ignored.
+//! Another portal's patient simply matches nothing.
+
+use super::outcome::FhirError;
+use super::params::{self, DEFAULT_COUNT};
+use super::{fhir_json, reader, with_conn, BASE};
+use crate::db::Database;
+use crate::domain::MemberId;
+use crate::http::auth::Caller;
+use crate::http::error::ApiError;
+use crate::keys::KeyRing;
+use crate::store::observations::{self, Page, Search, Sort};
+use crate::store::StoreError;
+use crate::vendors::Vendors;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use fhir_sdk::r4b::codes::BundleType;
+use fhir_sdk::r4b::resources::{Bundle, BundleLink};
+use serde_json::{json, Value};
+
+const KNOWN: &[&str] = &[
+    "patient",
+    "code",
+    "category",
+    "date",
+    "_lastUpdated",
+    "_count",
+    "_sort",
+    "_cursor",
+    "_format",
+];
+
+/// The parsed request: the search, the patient, and what the `next` link repeats.
+struct Parsed {
+    search: Search,
+    patient: MemberId,
+    kept: Vec<(String, String)>,
+}
+
+fn lenient(req: &HttpRequest) -> bool {
+    req.headers()
+        .get_all("prefer")
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.split([',', ';']).any(|p| p.trim() == "handling=lenient"))
+}
+
+fn parse(query: &str, lenient: bool) -> Result<Parsed, FhirError> {
+    let mut search = Search {
+        count: DEFAULT_COUNT,
+        ..Search::default()
+    };
+    let mut patient = None;
+    let mut kept = Vec::new();
+    for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
+        let (name, value) = (name.into_owned(), value.into_owned());
+        match name.as_str() {
+            "patient" if patient.is_none() => patient = Some(params::patient(&name, &value)?),
+            "patient" => {
+                return Err(FhirError::invalid(
+                    "search parameter `patient`: give it once",
+                ))
+            }
+            "code" => search.codes.extend(params::tokens(&name, &value)?),
+            "category" => search
+                .categories
+                .extend(params::tokens(&name, &value)?.into_iter().map(|t| t.code)),
+            "date" => search.dates.push(params::date(&name, &value)?),
+            "_lastUpdated" => search.last_updated.push(params::date(&name, &value)?),
+            "_count" => search.count = params::count(&value)?,
+            "_sort" => {
+                search.sort = match value.as_str() {
+                    "date" => Sort::DateAsc,
+                    "-date" => Sort::DateDesc,
+                    _ => {
+                        return Err(FhirError::invalid(
+                            "search parameter `_sort`: date or -date",
+                        ))
+                    }
+                }
+            }
+            "_cursor" => search.after = Some(params::cursor(&value)?),
+            "_format" => {}
+            _ if lenient => continue,
+            _ => {
+                return Err(FhirError::invalid(format!(
+                    "unknown search parameter `{}`; supported: {}",
+                    name.chars().take(64).collect::<String>(),
+                    KNOWN.join(", ")
+                )))
+            }
+        }
+        if name != "_cursor" {
+            kept.push((name, value));
+        }
+    }
+    let patient =
+        patient.ok_or_else(|| FhirError::invalid("search parameter `patient` is required"))?;
+    Ok(Parsed {
+        search,
+        patient,
+        kept,
+    })
+}
+
+fn link(relation: &str, url: String) -> Result<Option<BundleLink>, FhirError> {
+    BundleLink::builder()
+        .relation(relation.to_owned())
+        .url(url)
+        .build()
+        .map(Some)
+        .map_err(|e| FhirError::from(ApiError::internal(&e)))
+}
+
+/// The searchset Bundle of one page.
+fn bundle(base: &str, query: &str, parsed: &Parsed, page: Page) -> Result<Value, FhirError> {
+    let url = |q: &str| format!("{base}/Observation?{q}");
+    let mut links = vec![link("self", url(query))?];
+    if let Some(next) = &page.next {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        q.extend_pairs(&parsed.kept);
+        q.append_pair("_cursor", &params::cursor_text(next));
+        links.push(link("next", url(&q.finish()))?);
+    }
+    let shell = Bundle::builder()
+        .r#type(BundleType::Searchset)
+        .link(links)
+        .build()
+        .map_err(|e| FhirError::from(ApiError::internal(&e)))?;
+    let mut out =
+        serde_json::to_value(&shell).map_err(|e| FhirError::from(ApiError::internal(&e)))?;
+    let entries: Vec<Value> = page
+        .resources
+        .into_iter()
+        .map(|r| {
+            let full = format!(
+                "{base}/Observation/{}",
+                r["id"].as_str().unwrap_or_default()
+            );
+            json!({"fullUrl": full, "resource": r, "search": {"mode": "match"}})
+        })
+        .collect();
+    if let Some(obj) = out.as_object_mut() {
+        obj.insert("entry".into(), Value::Array(entries));
+    }
+    Ok(out)
+}
+
+pub async fn search(
+    caller: Result<Caller, ApiError>,
+    req: HttpRequest,
+    db: web::Data<Database>,
+    ring: web::Data<KeyRing>,
+    vendors: web::Data<Vendors>,
+) -> Result<HttpResponse, FhirError> {
+    let caller = reader(caller).await?;
+    let query = req.query_string().to_owned();
+    let parsed = parse(&query, lenient(&req))?;
+    let (search, patient) = (parsed.search.clone(), parsed.patient.clone());
+    let page = with_conn(db, move |conn| {
+        match observations::access(conn, &ring, &caller.portal, &patient) {
+            Ok(access) => Ok(observations::search(conn, &access, &search)?),
+            Err(StoreError::NotFound) => Ok(Page {
+                resources: Vec::new(),
+                next: None,
+            }),
+            Err(e) => Err(e.into()),
+        }
+    })
+    .await?;
+    let base = vendors.public(BASE);
+    Ok(fhir_json(
+        StatusCode::OK,
+        &bundle(&base, &query, &parsed, page)?,
+    ))
+}

@@ -1,0 +1,250 @@
+//! Observations: FHIR R4 Observation resources, sealed at rest, indexed for search.
+//!
+//! Policy:
+//! - The resource is sealed with the member's data key, bound to this table, the
+//!   observation id and the member ([`Aad`]); a row copied elsewhere does not open.
+//!   What searches need is kept beside it in clear: member, portal, codes (a side
+//!   table), categories, effective start and end as UTC instants (Unix µs; the
+//!   source's offset stays in the sealed resource), vendor, data type, version,
+//!   status, last update. The identifier and the content are kept only as HMACs under
+//!   the ring's index key, so equal values can be found without being readable.
+//! - Writes go through [`upsert_batch`]: one transaction per batch, keyed by the
+//!   observation identifier. The same content again changes nothing; new content
+//!   keeps the id, increments `version_id` and sets status `amended`.
+//! - Consent: a batch may only hold data types granted to the member's active
+//!   connection for that vendor; the rest is refused (counted, never stored). Reads
+//!   through a [`MemberAccess`] return only data types still granted (connections not
+//!   revoked), even if narrowing a grant has not yet deleted older data.
+//! - Output: the store sets `id`, `meta.versionId`, `meta.lastUpdated` and `status`
+//!   on the resource it returns; nothing else is changed.
+//! - Reads unwrap the member's data key once ([`access`]) and reuse it for every row.
+
+mod search;
+mod upsert;
+
+pub use search::{search, Cursor, DateBound, Page, Prefix, Search, Sort, Token};
+pub use upsert::{upsert_batch, NewObservation, UpsertReport};
+
+use super::StoreError;
+use crate::crypto::{keyed_hash, open, Aad, SecretKey};
+use crate::db::schema::{connections, members, observations};
+use crate::db::AnyConnection;
+use crate::domain::{MemberId, PortalId};
+use crate::keys::{member_key, KeyRing};
+use chrono::{DateTime, SecondsFormat, Utc};
+use diesel::prelude::*;
+use serde_json::Value;
+
+const TABLE: &str = "observations";
+
+/// Status of a stored observation as served.
+pub const FINAL: &str = "final";
+pub const AMENDED: &str = "amended";
+
+fn aad<'a>(id: &'a str, member: &'a str) -> Aad<'a> {
+    Aad::new(TABLE, id, Some(member))
+}
+
+/// Unix microseconds of an instant.
+pub fn to_micros<Tz: chrono::TimeZone>(t: &DateTime<Tz>) -> i64 {
+    t.timestamp_micros()
+}
+
+/// The FHIR `instant` of Unix microseconds, in UTC.
+pub fn instant(micros: i64) -> String {
+    DateTime::<Utc>::from_timestamp_micros(micros)
+        .unwrap_or_default()
+        .to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+fn identifier_hash(ring: &KeyRing, member: &str, identifier: &str) -> Vec<u8> {
+    keyed_hash(
+        ring.index_key(),
+        &[
+            b"observation.identifier",
+            member.as_bytes(),
+            identifier.as_bytes(),
+        ],
+    )
+    .to_vec()
+}
+
+fn content_hash(ring: &KeyRing, member: &str, resource: &[u8]) -> Vec<u8> {
+    keyed_hash(
+        ring.index_key(),
+        &[b"observation.content", member.as_bytes(), resource],
+    )
+    .to_vec()
+}
+
+/// `vendor/data_type` pairs a member granted, as the grant filter compares them.
+fn grant_key(vendor: &str, data_type: &str) -> String {
+    format!("{vendor}/{data_type}")
+}
+
+/// What a reader of one member's observations holds: the unwrapped data key, the
+/// grants in force and the longest effective period stored (for date bounds).
+pub struct MemberAccess {
+    pub member: MemberId,
+    pub portal: PortalId,
+    key: SecretKey,
+    grants: Vec<String>,
+    max_span: i64,
+}
+
+impl std::fmt::Debug for MemberAccess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemberAccess")
+            .field("member", &self.member)
+            .field("portal", &self.portal)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Open `member` of `portal` for reading. [`StoreError::NotFound`] when the member
+/// does not exist or belongs to another portal.
+pub fn access(
+    conn: &mut AnyConnection,
+    ring: &KeyRing,
+    portal: &PortalId,
+    member: &MemberId,
+) -> Result<MemberAccess, StoreError> {
+    let max_span: i64 = members::table
+        .find(member.as_str())
+        .filter(members::portal_id.eq(portal.as_str()))
+        .select(members::observation_max_span)
+        .first(conn)
+        .optional()?
+        .ok_or(StoreError::NotFound)?;
+    let key = member_key(conn, ring, member.as_str())?;
+    let grants = grants(conn, member, false)?;
+    Ok(MemberAccess {
+        member: member.clone(),
+        portal: portal.clone(),
+        key,
+        grants,
+        max_span,
+    })
+}
+
+/// The member's `vendor/data_type` grants: of active connections only when
+/// `active_only` (writes), of every connection not revoked otherwise (reads).
+fn grants(
+    conn: &mut AnyConnection,
+    member: &MemberId,
+    active_only: bool,
+) -> Result<Vec<String>, StoreError> {
+    let rows: Vec<(String, String, String)> = connections::table
+        .filter(connections::member_id.eq(member.as_str()))
+        .select((
+            connections::vendor,
+            connections::status,
+            connections::data_types,
+        ))
+        .load(conn)?;
+    let mut out = Vec::new();
+    for (vendor, status, types) in rows {
+        let live = if active_only {
+            status == "active"
+        } else {
+            status != "revoked"
+        };
+        if live {
+            for t in super::connect_sessions::parse_list(&types)? {
+                out.push(grant_key(&vendor, &t));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A stored row as reads load it.
+type Row = (String, i64, String, i64, Vec<u8>);
+
+const ROW: (
+    observations::id,
+    observations::version_id,
+    observations::status,
+    observations::last_updated,
+    observations::resource_sealed,
+) = (
+    observations::id,
+    observations::version_id,
+    observations::status,
+    observations::last_updated,
+    observations::resource_sealed,
+);
+
+impl MemberAccess {
+    /// Open a stored row and set `id`, `meta.versionId`, `meta.lastUpdated`, `status`.
+    fn render(&self, row: Row) -> Result<Value, StoreError> {
+        let (id, version, status, updated, sealed) = row;
+        let corrupt = || StoreError::Corrupt(format!("observation {id}"));
+        let plain =
+            open(&self.key, &aad(&id, self.member.as_str()), &sealed).map_err(|_| corrupt())?;
+        let mut resource: Value = serde_json::from_slice(&plain).map_err(|_| corrupt())?;
+        let obj = resource.as_object_mut().ok_or_else(corrupt)?;
+        obj.insert("id".into(), Value::String(id.clone()));
+        obj.insert("status".into(), Value::String(status));
+        let meta = obj
+            .entry("meta")
+            .or_insert_with(|| Value::Object(Default::default()));
+        let meta = meta.as_object_mut().ok_or_else(corrupt)?;
+        meta.insert("versionId".into(), Value::String(version.to_string()));
+        meta.insert("lastUpdated".into(), Value::String(instant(updated)));
+        Ok(resource)
+    }
+}
+
+/// One observation of `portal` by id, as served. [`StoreError::NotFound`] for
+/// another portal's observation, a missing one, or a data type no longer granted.
+pub fn get(
+    conn: &mut AnyConnection,
+    ring: &KeyRing,
+    portal: &PortalId,
+    id: &str,
+) -> Result<Value, StoreError> {
+    let found: Option<(String, String, String)> = observations::table
+        .find(id)
+        .filter(observations::portal_id.eq(portal.as_str()))
+        .select((
+            observations::member_id,
+            observations::vendor,
+            observations::data_type,
+        ))
+        .first(conn)
+        .optional()?;
+    let (member, vendor, data_type) = found.ok_or(StoreError::NotFound)?;
+    let member =
+        MemberId::parse(&member).ok_or_else(|| StoreError::Corrupt("observation member".into()))?;
+    let access = access(conn, ring, portal, &member)?;
+    if !access.grants.contains(&grant_key(&vendor, &data_type)) {
+        return Err(StoreError::NotFound);
+    }
+    let row: Row = observations::table
+        .find(id)
+        .select(ROW)
+        .first(conn)
+        .optional()?
+        .ok_or(StoreError::NotFound)?;
+    access.render(row)
+}
+
+/// The members of `portal` in id order after `after`, `limit` at a time (exports).
+pub fn members_page(
+    conn: &mut AnyConnection,
+    portal: &PortalId,
+    after: Option<&MemberId>,
+    limit: i64,
+) -> Result<Vec<MemberId>, StoreError> {
+    let ids: Vec<String> = members::table
+        .filter(members::portal_id.eq(portal.as_str()))
+        .filter(members::id.gt(after.map(MemberId::as_str).unwrap_or("")))
+        .order(members::id)
+        .limit(limit)
+        .select(members::id)
+        .load(conn)?;
+    ids.iter()
+        .map(|id| MemberId::parse(id).ok_or_else(|| StoreError::Corrupt("member id".into())))
+        .collect()
+}

@@ -1,0 +1,475 @@
+//! The observation store and the FHIR API on both backends: idempotent upserts and
+//! amendments, search semantics, keyset paging under inserts, consent, tenant
+//! isolation, OperationOutcomes, Bulk Data export. Every FHIR document served is
+//! checked with the shared validator (`../shared/tools/fhir-validate`).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+use chrono::{DateTime, FixedOffset};
+use common::*;
+use serde_json::{json, Value};
+use tributary::domain::{MemberId, PortalId};
+use tributary::store::connections;
+use tributary::store::observations::{upsert_batch, NewObservation, UpsertReport};
+
+const LOINC: &str = "http://loinc.org";
+const CAT: &str = "http://terminology.hl7.org/CodeSystem/observation-category";
+
+fn at(s: &str) -> DateTime<FixedOffset> {
+    DateTime::parse_from_rfc3339(s).unwrap()
+}
+
+fn hex_id(s: &str) -> String {
+    use sha2::Digest;
+    hex(&sha2::Sha256::digest(s.as_bytes())[..16])
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn base(member: &str, ident: &str, code: &str, display: &str, cats: Value) -> Value {
+    json!({
+        "resourceType": "Observation",
+        "identifier": [{"system": "urn:tributary:sid:observation", "value": ident}],
+        "status": "final",
+        "category": cats,
+        "code": {"coding": [{"system": LOINC, "code": code, "display": display},
+                            {"system": "urn:tributary:codesystem:vendor:demo", "code": display}]},
+        "subject": {"reference": format!("Patient/{member}")},
+        "meta": {"source": "urn:tributary:vendor:demo"},
+    })
+}
+
+/// A heart-rate spot reading (vital signs).
+fn heart_rate(member: &str, when: &str, bpm: f64) -> NewObservation {
+    let ident = format!("demo:hr:{when}");
+    let mut r = base(
+        member,
+        &ident,
+        "8867-4",
+        "heart_rate",
+        json!([{"coding": [{"system": CAT, "code": "vital-signs"}]}]),
+    );
+    r["effectiveDateTime"] = json!(when);
+    r["valueQuantity"] = json!({"value": bpm, "unit": "/min", "system": "http://unitsofmeasure.org", "code": "/min"});
+    new_obs(
+        ident,
+        "8867-4",
+        "heart_rate",
+        vec!["vital-signs"],
+        at(when),
+        at(when),
+        r,
+    )
+}
+
+/// Daily steps (Physical Activity IG: both categories, effectivePeriod).
+fn steps(member: &str, day: &str, n: u32) -> NewObservation {
+    let ident = format!("demo:steps:{day}");
+    let (start, end) = (
+        format!("{day}T00:00:00+01:00"),
+        format!("{day}T23:59:59+01:00"),
+    );
+    let mut r = base(
+        member,
+        &ident,
+        "41950-7",
+        "steps",
+        json!([
+            {"coding": [{"system": CAT, "code": "activity"}]},
+            {"coding": [{"system": "http://hl7.org/fhir/us/physical-activity/CodeSystem/pa-temporary-codes", "code": "PhysicalActivity"}]}
+        ]),
+    );
+    r["effectivePeriod"] = json!({"start": start, "end": end});
+    r["valueQuantity"] =
+        json!({"value": n, "unit": "/d", "system": "http://unitsofmeasure.org", "code": "/d"});
+    new_obs(
+        ident,
+        "41950-7",
+        "steps",
+        vec!["activity", "PhysicalActivity"],
+        at(&start),
+        at(&end),
+        r,
+    )
+}
+
+fn weight(member: &str, when: &str, kg: f64) -> NewObservation {
+    let ident = format!("demo:weight:{when}");
+    let mut r = base(
+        member,
+        &ident,
+        "29463-7",
+        "weight",
+        json!([{"coding": [{"system": CAT, "code": "vital-signs"}]}]),
+    );
+    r["effectiveDateTime"] = json!(when);
+    r["valueQuantity"] =
+        json!({"value": kg, "unit": "kg", "system": "http://unitsofmeasure.org", "code": "kg"});
+    new_obs(
+        ident,
+        "29463-7",
+        "body_weight",
+        vec!["vital-signs"],
+        at(when),
+        at(when),
+        r,
+    )
+}
+
+fn new_obs(
+    ident: String,
+    code: &str,
+    data_type: &str,
+    cats: Vec<&str>,
+    start: DateTime<FixedOffset>,
+    end: DateTime<FixedOffset>,
+    resource: Value,
+) -> NewObservation {
+    NewObservation {
+        id: hex_id(&ident),
+        identifier: ident,
+        codes: vec![
+            (LOINC.into(), code.into()),
+            (
+                "urn:tributary:codesystem:vendor:demo".into(),
+                data_type.into(),
+            ),
+        ],
+        categories: cats.into_iter().map(str::to_owned).collect(),
+        effective_start: start,
+        effective_end: end,
+        vendor: "demo".into(),
+        data_type: data_type.into(),
+        resource,
+    }
+}
+
+/// Check FHIR documents with the shared validator; panics with its output.
+fn validate(docs: &[Value]) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for (i, d) in docs.iter().enumerate() {
+        let p = dir.path().join(format!("doc{i}.json"));
+        std::fs::write(&p, d.to_string()).unwrap();
+        files.push(p);
+    }
+    validate_files(&files);
+}
+
+fn validate_files(files: &[std::path::PathBuf]) {
+    let tool = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/tools/fhir-validate");
+    let out = std::process::Command::new(tool)
+        .args(files)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "fhir-validate: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+struct Setup {
+    hub: Hub,
+    key_a: String,
+    key_b: String,
+    member: String,
+    db: tributary::db::Database,
+    ring: std::sync::Arc<tributary::keys::KeyRing>,
+}
+
+/// Portals A and B; A's member `alice` connected to demo with steps and heart rate
+/// granted (not body weight).
+fn setup(db: &TestDb) -> Setup {
+    let (portal_a, key_a) = create_portal(db, "A");
+    let (_, key_b) = create_portal(db, "B");
+    let hub = Hub::start(db.path(), &db.env());
+    let (s, m) = Api::new(&hub, Some(&key_a)).call(
+        "POST",
+        "/v1/members",
+        Some(json!({"user_key": "alice"})),
+    );
+    assert_eq!(s, 201, "{m}");
+    let member = m["member_id"].as_str().unwrap().to_owned();
+    let (pool, ring) = db.open(&test_master_key());
+    let mut conn = pool.conn().unwrap();
+    let granted = vec!["steps".to_owned(), "heart_rate".to_owned()];
+    connections::connect(
+        &mut conn,
+        &ring,
+        &PortalId::parse(&portal_a).unwrap(),
+        &MemberId::parse(&member).unwrap(),
+        &connections::Grant {
+            vendor: "demo",
+            data_types: &granted,
+            scopes: &[],
+            not_granted: &[],
+            vendor_app_id: None,
+        },
+        &connections::Tokens {
+            access: "a".to_owned().into(),
+            refresh: None,
+            access_expires_at: None,
+        },
+        connections::Channel::Hub,
+    )
+    .unwrap();
+    Setup {
+        hub,
+        key_a,
+        key_b,
+        member,
+        db: pool,
+        ring,
+    }
+}
+
+impl Setup {
+    fn upsert(&self, batch: &[NewObservation]) -> UpsertReport {
+        let mut conn = self.db.conn().unwrap();
+        upsert_batch(
+            &mut conn,
+            &self.ring,
+            &MemberId::parse(&self.member).unwrap(),
+            batch,
+        )
+        .unwrap()
+    }
+
+    fn fhir(&self, key: &str, path: &str) -> (u16, Value) {
+        let res = Api::new(&self.hub, Some(key))
+            .request("GET", &format!("/fhir/r4{path}"))
+            .send()
+            .unwrap();
+        let status = res.status().as_u16();
+        let ct = res.headers()["content-type"].to_str().unwrap().to_owned();
+        assert!(ct.starts_with("application/fhir+json"), "{path}: {ct}");
+        (status, res.json().unwrap())
+    }
+
+    /// Search, validate the Bundle, and return the resources' ids in order.
+    fn ids(&self, query: &str) -> Vec<String> {
+        let (s, b) = self.fhir(
+            &self.key_a,
+            &format!("/Observation?patient={}&{query}", self.member),
+        );
+        assert_eq!(s, 200, "{query}: {b}");
+        validate(std::slice::from_ref(&b));
+        entries(&b)
+    }
+}
+
+fn entries(b: &Value) -> Vec<String> {
+    b["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            assert_eq!(e["search"]["mode"], "match");
+            assert!(e["fullUrl"]
+                .as_str()
+                .unwrap()
+                .ends_with(e["resource"]["id"].as_str().unwrap()));
+            e["resource"]["id"].as_str().unwrap().to_owned()
+        })
+        .collect()
+}
+
+fn week(member: &str) -> Vec<NewObservation> {
+    let mut v = Vec::new();
+    for d in 1..=7 {
+        let day = format!("2026-11-{d:02}");
+        v.push(steps(member, &day, 1000 * d));
+        v.push(heart_rate(
+            member,
+            &format!("{day}T08:00:00+01:00"),
+            60.0 + f64::from(d),
+        ));
+    }
+    v.push(weight(member, "2026-11-03T07:00:00+01:00", 70.5));
+    v
+}
+
+on_both_backends! {
+    fn upserts_are_idempotent_and_amend_with_a_new_version(db: TestDb) {
+        let s = setup(&db);
+        let batch = week(&s.member);
+        let first = s.upsert(&batch);
+        assert_eq!(first, UpsertReport { inserted: 14, amended: 0, unchanged: 0, refused: 1 });
+        let again = s.upsert(&batch);
+        assert_eq!(again, UpsertReport { inserted: 0, amended: 0, unchanged: 14, refused: 1 });
+        assert_eq!(s.ids("_count=100").len(), 14, "one copy of each");
+
+        let changed = heart_rate(&s.member, "2026-11-02T08:00:00+01:00", 99.0);
+        let id = changed.id.clone();
+        assert_eq!(s.upsert(&[changed]).amended, 1);
+        let (st, obs) = s.fhir(&s.key_a, &format!("/Observation/{id}"));
+        assert_eq!(st, 200);
+        assert_eq!(obs["status"], "amended");
+        assert_eq!(obs["meta"]["versionId"], "2");
+        assert_eq!(obs["valueQuantity"]["value"], 99.0);
+        assert_eq!(obs["effectiveDateTime"], "2026-11-02T08:00:00+01:00", "offset kept");
+        assert!(obs["meta"]["lastUpdated"].as_str().unwrap().ends_with('Z'));
+        validate(&[obs]);
+
+        // Not granted: body weight is neither stored nor served.
+        let w = weight(&s.member, "2026-11-03T07:00:00+01:00", 70.5);
+        assert_eq!(s.fhir(&s.key_a, &format!("/Observation/{}", w.id)).0, 404);
+        assert!(s.ids("code=29463-7").is_empty());
+        let raw = raw_database_finds(&db, &["observations"], "demo:hr:2026");
+        assert!(raw.is_empty(), "resource in clear: {raw:?}");
+    }
+
+    fn search_follows_fhir_semantics(db: TestDb) {
+        let s = setup(&db);
+        s.upsert(&week(&s.member));
+        let hr = |d: u32| hex_id(&format!("demo:hr:2026-11-{d:02}T08:00:00+01:00"));
+        let st = |d: u32| hex_id(&format!("demo:steps:2026-11-{d:02}"));
+        assert_eq!(s.ids("code=http://loinc.org|8867-4"), (1..=7).map(hr).collect::<Vec<_>>());
+        assert_eq!(s.ids("code=8867-4"), (1..=7).map(hr).collect::<Vec<_>>());
+        assert!(s.ids("code=http://snomed.info/sct|8867-4").is_empty());
+        assert_eq!(s.ids("code=8867-4,41950-7").len(), 14);
+        assert_eq!(s.ids("category=activity"), (1..=7).map(st).collect::<Vec<_>>());
+        assert_eq!(s.ids(&format!("category={CAT}|vital-signs")).len(), 7);
+        // Day precision: eq holds what lies within the day (UTC).
+        assert_eq!(s.ids("code=8867-4&date=2026-11-03"), vec![hr(3)]);
+        assert_eq!(s.ids("code=8867-4&date=ge2026-11-03&date=le2026-11-04"), vec![hr(3), hr(4)]);
+        assert_eq!(s.ids("code=8867-4&date=gt2026-11-05"), vec![hr(6), hr(7)]);
+        assert_eq!(s.ids("code=8867-4&date=lt2026-11-02"), vec![hr(1)]);
+        assert_eq!(s.ids("code=8867-4&date=2026-11").len(), 7);
+        assert!(s.ids("code=8867-4&date=2025").is_empty());
+        assert_eq!(s.ids("code=8867-4&date=2026-11-03T08:00:00%2B01:00"), vec![hr(3)]);
+        // Steps of 3 Nov (+01:00) overlap 2 Nov 23:00 UTC: ge on the 3rd UTC includes
+        // the day starting 2 Nov 23:00Z; le 2 Nov includes it too.
+        assert!(s.ids("code=41950-7&date=le2026-11-02").contains(&st(3)));
+        assert!(s.ids("code=41950-7&date=ge2026-11-03").contains(&st(3)));
+        assert_eq!(s.ids("code=8867-4&_sort=-date"), (1..=7).rev().map(hr).collect::<Vec<_>>());
+        assert_eq!(s.ids("_lastUpdated=ge2020-01-01").len(), 14);
+        assert!(s.ids("_lastUpdated=lt2020-01-01").is_empty());
+        let (st, b) = s.fhir(&s.key_a, &format!("/Observation?code=8867-4&patient=Patient/{}", s.member));
+        assert_eq!((st, entries(&b).len()), (200, 7));
+
+        // Errors are OperationOutcomes naming the parameter.
+        for (q, name) in [("foo=1", "foo"), ("date=2026-13", "date"), ("_count=5000", "_count"), ("_sort=x", "_sort"), ("date=sa2026", "date")] {
+            let (st, oo) = s.fhir(&s.key_a, &format!("/Observation?patient={}&{q}", s.member));
+            assert_eq!(st, 400, "{q}");
+            assert_eq!(oo["resourceType"], "OperationOutcome");
+            assert!(oo["issue"][0]["diagnostics"].as_str().unwrap().contains(name), "{oo}");
+            validate(&[oo]);
+        }
+        let res = Api::new(&s.hub, Some(&s.key_a))
+            .request("GET", &format!("/fhir/r4/Observation?patient={}&foo=1", s.member))
+            .header("Prefer", "handling=lenient").send().unwrap();
+        assert_eq!(res.status(), 200);
+    }
+
+    fn paging_is_stable_while_data_arrives(db: TestDb) {
+        let s = setup(&db);
+        s.upsert(&week(&s.member));
+        let before = s.ids("code=8867-4&_count=100");
+        let mut seen = Vec::new();
+        let mut next = Some(format!("/Observation?patient={}&code=8867-4&_count=2", s.member));
+        let mut round = 0;
+        while let Some(path) = next {
+            let (st, b) = s.fhir(&s.key_a, &path);
+            assert_eq!(st, 200);
+            validate(std::slice::from_ref(&b));
+            seen.extend(entries(&b));
+            // New readings arrive between pages, before and after the cursor.
+            round += 1;
+            s.upsert(&[heart_rate(&s.member, &format!("2026-10-{round:02}T08:00:00+01:00"), 50.0),
+                       heart_rate(&s.member, &format!("2026-12-{round:02}T08:00:00+01:00"), 50.0)]);
+            next = b["link"].as_array().unwrap().iter()
+                .find(|l| l["relation"] == "next")
+                .map(|l| l["url"].as_str().unwrap().split("/fhir/r4").nth(1).unwrap().to_owned());
+            assert!(round < 50);
+        }
+        let mut unique = seen.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), seen.len(), "no duplicates");
+        for id in &before {
+            assert!(seen.contains(id), "no gaps");
+        }
+    }
+
+    fn portals_and_credentials_are_enforced(db: TestDb) {
+        let s = setup(&db);
+        let batch = week(&s.member);
+        s.upsert(&batch);
+        let id = &batch[0].id;
+        let (st, p) = s.fhir(&s.key_a, &format!("/Patient/{}", s.member));
+        assert_eq!(st, 200);
+        assert_eq!(p["identifier"][0]["value"], "alice");
+        assert!(p.get("name").is_none());
+        validate(&[p]);
+        assert_eq!(s.fhir(&s.key_b, &format!("/Patient/{}", s.member)).0, 404);
+        assert_eq!(s.fhir(&s.key_b, &format!("/Patient/{}", MemberId::new())).0, 404);
+        assert_eq!(s.fhir(&s.key_b, &format!("/Observation/{id}")).0, 404);
+        assert_eq!(s.fhir(&s.key_b, "/Observation/0123456789abcdef0123456789abcdef").0, 404);
+        let (st, b) = s.fhir(&s.key_b, &format!("/Observation?patient={}", s.member));
+        assert_eq!(st, 200);
+        assert!(entries(&b).is_empty());
+        let (st, oo) = s.fhir("trb_nope", "/Observation/x");
+        assert_eq!(st, 401);
+        validate(&[oo]);
+        let (st, cs) = s.fhir(&s.key_a, "/metadata");
+        assert_eq!(st, 200);
+        assert_eq!(cs["fhirVersion"], "4.0.1");
+        validate(&[cs]);
+    }
+
+    fn bulk_export_runs_streams_and_cancels(db: TestDb) {
+        let s = setup(&db);
+        s.upsert(&week(&s.member));
+        let api = Api::new(&s.hub, Some(&s.key_a));
+        let res = api.request("GET", "/fhir/r4/$export?_type=Patient,Observation").send().unwrap();
+        assert_eq!(res.status(), 400, "Prefer: respond-async is required");
+        let kick = |key: &str| {
+            Api::new(&s.hub, Some(key)).request("POST", "/fhir/r4/Patient/$export?_outputFormat=application/fhir%2Bndjson")
+                .header("Prefer", "respond-async").send().unwrap()
+        };
+        let res = kick(&s.key_a);
+        assert_eq!(res.status(), 202);
+        let status_url = res.headers()["content-location"].to_str().unwrap().to_owned();
+        let path = status_url.split_once(&s.hub.addr.to_string()).unwrap().1.to_owned();
+        let mut manifest = Value::Null;
+        assert!(eventually(30, || {
+            let r = api.request("GET", &path).send().unwrap();
+            if r.status() == 200 { manifest = r.json().unwrap(); true } else { assert_eq!(r.status(), 202); false }
+        }));
+        assert_eq!(manifest["requiresAccessToken"], true);
+        assert_eq!(manifest["error"], json!([]));
+        let out = manifest["output"].as_array().unwrap();
+        let count = |t: &str| out.iter().find(|o| o["type"] == t).unwrap()["count"].as_i64().unwrap();
+        assert_eq!((count("Patient"), count("Observation")), (1, 14));
+        let dir = tempfile::tempdir().unwrap();
+        let mut files = Vec::new();
+        for o in out {
+            let url = o["url"].as_str().unwrap();
+            let file_path = url.split_once(&s.hub.addr.to_string()).unwrap().1;
+            let r = api.request("GET", file_path).send().unwrap();
+            assert_eq!(r.status(), 200);
+            assert_eq!(r.headers()["content-type"], "application/fhir+ndjson");
+            let text = r.text().unwrap();
+            assert_eq!(text.lines().count() as i64, o["count"].as_i64().unwrap());
+            let p = dir.path().join(format!("{}.ndjson", o["type"].as_str().unwrap()));
+            std::fs::write(&p, &text).unwrap();
+            files.push(p);
+            let other = Api::new(&s.hub, Some(&s.key_b)).request("GET", file_path).send().unwrap();
+            assert_eq!(other.status(), 404, "another portal's file");
+        }
+        validate_files(&files);
+        assert_eq!(Api::new(&s.hub, Some(&s.key_b)).request("GET", &path).send().unwrap().status(), 404);
+        assert_eq!(Api::new(&s.hub, Some(&s.key_b)).request("DELETE", &path).send().unwrap().status(), 404);
+        assert_eq!(api.request("DELETE", &path).send().unwrap().status(), 202);
+        assert_eq!(api.request("GET", &path).send().unwrap().status(), 404);
+        let first = out[0]["url"].as_str().unwrap().split_once(&s.hub.addr.to_string()).unwrap().1.to_owned();
+        assert_eq!(api.request("GET", &first).send().unwrap().status(), 404, "files removed");
+        let raw = raw_database_finds(&db, &["export_chunks"], "demo:hr:2026");
+        assert!(raw.is_empty(), "export in clear: {raw:?}");
+    }
+}
