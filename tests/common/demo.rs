@@ -1,0 +1,84 @@
+//! A hub with a member connected to the sandbox's demo vendor through the real
+//! consent page and OAuth flow, and the token context a sync would use.
+
+use super::browser::Browser;
+use super::*;
+use serde_json::json;
+use std::sync::Arc;
+use std::time::Duration;
+use tributary::config::SandboxSettings;
+use tributary::connect::oauth::http_client;
+use tributary::connect::tokens::TokenContext;
+use tributary::store::connections;
+use tributary::vendors::Vendors;
+
+/// A hub (sandbox tokens living `ttl` seconds) with alice connected to demo.
+pub fn connected(db: &TestDb, ttl: u64) -> (Hub, String) {
+    let (_, key) = create_portal(db, "P");
+    let cfg = db.write_config(&format!("[sandbox]\naccess_token_ttl_secs = {ttl}\n"));
+    let hub = Hub::start_with(db.path(), &db.env(), &["--config", cfg.to_str().unwrap()]);
+    let api = Api::new(&hub, Some(&key));
+    assert_eq!(
+        api.call("POST", "/v1/members", Some(json!({"user_key": "alice"})))
+            .0,
+        201
+    );
+    let url = api
+        .call("POST", "/v1/members/alice/connect-sessions", None)
+        .1["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let b = Browser::new();
+    assert_eq!(b.get(&url).status, 303);
+    let page = b.get(&hub.url("/connect"));
+    let go = b.submit(
+        &hub.url("/connect"),
+        &page,
+        "/connect/demo/authorize",
+        Some(("data_type", &["steps", "heart_rate"])),
+        None,
+    );
+    let authorize = go.location.unwrap();
+    let approve = b.get(&authorize);
+    let back = b.submit(
+        &authorize,
+        &approve,
+        "authorize",
+        None,
+        Some(("decision", "approve")),
+    );
+    let done = b.get(&back.location.unwrap());
+    assert_eq!(done.status, 303, "{}", done.body);
+    (hub, key)
+}
+
+pub fn context(db: &TestDb, hub: &Hub) -> (TokenContext, connections::Connection) {
+    let (pool, ring) = db.open(&test_master_key());
+    let settings = SandboxSettings {
+        enabled: true,
+        url: None,
+        access_token_ttl: Duration::from_secs(3600),
+    };
+    let vendors = Arc::new(Vendors::new(
+        url::Url::parse(&hub.url("/")).unwrap(),
+        &settings,
+    ));
+    let mut conn = pool.conn().unwrap();
+    let id: String = {
+        use diesel::prelude::*;
+        use tributary::db::schema::connections::dsl;
+        dsl::connections.select(dsl::id).first(&mut conn).unwrap()
+    };
+    let connection = connections::get(&mut conn, &id).unwrap();
+    (
+        TokenContext {
+            db: pool,
+            ring,
+            vendors,
+            http: http_client().unwrap(),
+        },
+        connection,
+    )
+}
+
