@@ -110,17 +110,20 @@ impl Reader<'_> {
         key: &str,
         required: bool,
     ) -> Result<Option<String>, ParseError> {
-        let field = if path.is_empty() {
-            key.to_owned()
-        } else {
-            format!("{path}.{key}")
+        // The path is only spelled out for an error: this runs for every field.
+        let field = || {
+            if path.is_empty() {
+                key.to_owned()
+            } else {
+                format!("{path}.{key}")
+            }
         };
         match obj.get(key).filter(|raw| raw.get() != "null") {
-            None if required => Err(self.err(&field, "missing")),
+            None if required => Err(self.err(&field(), "missing")),
             None => Ok(None),
             Some(raw) => serde_json::from_str::<String>(raw.get())
                 .map(Some)
-                .map_err(|_| self.err(&field, "not a string")),
+                .map_err(|_| self.err(&field(), "not a string")),
         }
     }
 
@@ -146,16 +149,16 @@ impl Reader<'_> {
 
     /// The number's text as sent, checked against what the data type allows.
     fn value(&self, obj: &Object<'_>, path: &str) -> Result<String, ParseError> {
-        let field = format!("{path}.value");
+        let field = || format!("{path}.value");
         let Some(raw) = obj.get("value") else {
-            return Err(self.err(&field, "missing"));
+            return Err(self.err(&field(), "missing"));
         };
         let text = raw.get();
         if !text.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {
-            return Err(self.err(&field, "not a number"));
+            return Err(self.err(&field(), "not a number"));
         }
         if text.contains(['e', 'E']) {
-            return Err(self.err(&field, "not a plain decimal (has an exponent)"));
+            return Err(self.err(&field(), "not a plain decimal (has an exponent)"));
         }
         let negative = text.starts_with('-');
         let whole = !text.contains('.');
@@ -168,7 +171,7 @@ impl Reader<'_> {
             _ => None,
         };
         match problem {
-            Some(problem) => Err(self.err(&field, problem)),
+            Some(problem) => Err(self.err(&field(), problem)),
             None => Ok(text.to_owned()),
         }
     }
