@@ -17,8 +17,37 @@ use tributary::connect::tokens::TokenContext;
 use tributary::store::observations::UpsertReport;
 use tributary_connectors::{DataType, TimeWindow};
 
+/// One request of the demo connector for `data_type`, sent to the sandbox.
+fn fetch(
+    ctx: &TokenContext,
+    connection: &str,
+    data_type: &str,
+    window: TimeWindow,
+) -> reqwest::blocking::Response {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let token = rt.block_on(ctx.access_token(connection, false)).unwrap();
+    let req = ctx
+        .vendors
+        .connector("demo")
+        .unwrap()
+        .build_request(&DataType::parse(data_type).unwrap(), window, None)
+        .unwrap();
+    reqwest::blocking::Client::new()
+        .get(&req.url)
+        .query(&req.query)
+        .bearer_auth(token.expose_secret())
+        .send()
+        .unwrap()
+}
+
 /// Fetch every page of `data_type` in `window` from the sandbox and ingest it.
-fn sync(ctx: &TokenContext, connection: &str, member: &tributary::domain::MemberId, data_type: &str, window: TimeWindow) -> (UpsertReport, usize) {
+fn sync(
+    ctx: &TokenContext,
+    connection: &str,
+    member: &tributary::domain::MemberId,
+    data_type: &str,
+    window: TimeWindow,
+) -> (UpsertReport, usize) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let token = rt.block_on(ctx.access_token(connection, false)).unwrap();
     let connector = ctx.vendors.connector("demo").unwrap();
@@ -27,12 +56,27 @@ fn sync(ctx: &TokenContext, connection: &str, member: &tributary::domain::Member
     let mut conn = ctx.db.conn().unwrap();
     let (mut total, mut samples, mut cursor) = (UpsertReport::default(), 0, None::<String>);
     loop {
-        let req = connector.build_request(&dt, window, cursor.as_deref()).unwrap();
-        let res = http.get(&req.url).query(&req.query).bearer_auth(token.expose_secret()).send().unwrap();
+        let req = connector
+            .build_request(&dt, window, cursor.as_deref())
+            .unwrap();
+        let res = http
+            .get(&req.url)
+            .query(&req.query)
+            .bearer_auth(token.expose_secret())
+            .send()
+            .unwrap();
         assert_eq!(res.status(), 200, "{}", req.url);
         let page = connector.parse(&dt, &res.bytes().unwrap()).unwrap();
         samples += page.samples.len();
-        let r = tributary::ingest::store_samples(&mut conn, &ctx.ring, member, "demo", data_type, &page.samples).unwrap();
+        let r = tributary::ingest::store_samples(
+            &mut conn,
+            &ctx.ring,
+            member,
+            "demo",
+            data_type,
+            &page.samples,
+        )
+        .unwrap();
         total.inserted += r.inserted;
         total.amended += r.amended;
         total.unchanged += r.unchanged;
@@ -60,9 +104,22 @@ on_both_backends! {
         let (hr, n_hr) = sync(&ctx, &connection.id, &member, "heart_rate", window);
         assert!(n_hr > 0);
         assert_eq!(hr.inserted, n_hr);
-        // Not granted: fetched here only to show the store refuses it.
-        let (weight, n_weight) = sync(&ctx, &connection.id, &member, "body_weight", window);
-        assert_eq!((weight.inserted, weight.refused), (0, n_weight));
+        // Not granted: the vendor refuses it, and so does the store if a page of it
+        // arrived anyway (here a weight page built from the sandbox's own data).
+        let weight_page = fetch(&ctx, &connection.id, "body_weight", window);
+        assert_eq!(weight_page.status(), 403);
+        let mut conn = ctx.db.conn().unwrap();
+        let sample = tributary_connectors::Sample {
+            metric: tributary_connectors::Metric::BodyWeight,
+            vendor_code: "body_weight".into(),
+            value: tributary_connectors::Value::Quantity(tributary_connectors::Quantity { value: "70.5".into(), unit: "kg".into() }),
+            start: chrono::DateTime::parse_from_rfc3339("2026-11-02T07:00:00+01:00").unwrap(),
+            end: None,
+            device: None,
+            vendor_record_id: Some("w-1".into()),
+        };
+        let weight = tributary::ingest::store_samples(&mut conn, &ctx.ring, &member, "demo", "body_weight", &[sample]).unwrap();
+        assert_eq!((weight.inserted, weight.refused), (0, 1));
 
         // The same pages again: nothing new.
         let (again, _) = sync(&ctx, &connection.id, &member, "steps", window);

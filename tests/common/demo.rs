@@ -81,4 +81,3 @@ pub fn context(db: &TestDb, hub: &Hub) -> (TokenContext, connections::Connection
         connection,
     )
 }
-
