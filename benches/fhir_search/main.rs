@@ -13,6 +13,8 @@
 //! key) and kept for later runs: PostgreSQL database `tributary_bench_search`, SQLite
 //! file `target/bench/search.db`; `--reload` builds it again.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod client;
 mod load;
 
