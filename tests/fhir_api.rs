@@ -192,3 +192,18 @@ on_both_backends! {
         assert!(raw.is_empty(), "export in clear: {raw:?}");
     }
 }
+
+on_both_backends! {
+    fn concurrent_batches_of_one_member_queue_and_store_one_copy(db: TestDb) {
+        let s = setup(&db);
+        let batch = week(&s.member);
+        let reports: Vec<UpsertReport> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..4).map(|_| scope.spawn(|| s.upsert(&batch))).collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let inserted: usize = reports.iter().map(|r| r.inserted).sum();
+        let unchanged: usize = reports.iter().map(|r| r.unchanged).sum();
+        assert_eq!((inserted, unchanged), (14, 42), "{reports:?}");
+        assert_eq!(s.ids("_count=100").len(), 14);
+    }
+}

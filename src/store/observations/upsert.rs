@@ -77,6 +77,16 @@ pub fn upsert_batch(
     batch: &[NewObservation],
 ) -> Result<UpsertReport, StoreError> {
     conn.transaction(|conn| {
+        // Write first: on SQLite this takes the write lock at the start, so two
+        // writers queue on busy_timeout instead of failing on a lock upgrade
+        // ("database is locked"); on PostgreSQL it locks the member's row, so two
+        // batches of one member never race to insert the same new identifier.
+        let locked = diesel::update(members::table.find(member.as_str()))
+            .set(members::observation_max_span.eq(members::observation_max_span))
+            .execute(conn)?;
+        if locked == 0 {
+            return Err(StoreError::NotFound);
+        }
         let (portal, max_span): (String, i64) = members::table
             .find(member.as_str())
             .select((members::portal_id, members::observation_max_span))
