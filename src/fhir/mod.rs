@@ -15,6 +15,8 @@
 
 pub mod codes;
 mod element;
+#[cfg(test)]
+mod golden_tests;
 pub mod identity;
 pub mod json;
 pub mod normalize_cmd;
