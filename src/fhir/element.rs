@@ -41,12 +41,22 @@ pub fn concept(codes: &[Code], text: Option<&str>) -> Result<CodeableConcept, Bu
     }
 }
 
-/// A `valueQuantity` in UCUM, after checking the sample's unit is `ucum`.
-pub fn quantity(
+/// A `valueQuantity` in UCUM `ucum` without its value: the template
+/// [`checked_number`]'s value goes into.
+pub fn quantity_template(ucum: &'static str) -> Result<Quantity, BuilderError> {
+    Quantity::builder()
+        .unit(ucum.to_owned())
+        .system(UCUM.to_owned())
+        .code(ucum.to_owned())
+        .build()
+}
+
+/// The value of `q` as a number, after checking its unit is `ucum`.
+pub fn checked_number(
     metric: &'static str,
     q: &sample::Quantity,
     ucum: &'static str,
-) -> Result<Quantity, NormalizeError> {
+) -> Result<f64, NormalizeError> {
     if q.unit != ucum {
         return Err(NormalizeError::Unit {
             metric,
@@ -54,13 +64,7 @@ pub fn quantity(
             got: q.unit.clone(),
         });
     }
-    let value = number(metric, &q.value)?;
-    Ok(Quantity::builder()
-        .value(value)
-        .unit(ucum.to_owned())
-        .system(UCUM.to_owned())
-        .code(ucum.to_owned())
-        .build()?)
+    number(metric, &q.value)
 }
 
 /// The decimal text as a number. FHIR decimals are f64 in fhir-sdk, so `72.50`
@@ -100,6 +104,11 @@ pub fn meta(vendor: &str) -> Result<Meta, BuilderError> {
     Meta::builder()
         .source(format!("urn:tributary:vendor:{vendor}"))
         .build()
+}
+
+/// An identifier with its system only; the value is set on each clone.
+pub fn identifier_system(system: &str) -> Result<Identifier, BuilderError> {
+    Identifier::builder().system(system.to_owned()).build()
 }
 
 pub fn identifier(system: &str, value: &str) -> Result<Identifier, BuilderError> {

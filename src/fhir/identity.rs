@@ -33,9 +33,8 @@ pub fn observation_id(member_id: &str, identifier: &str) -> String {
     hasher.update(member_id.as_bytes());
     hasher.update(b"\n");
     hasher.update(identifier.as_bytes());
-    let mut id = hex(&hasher.finalize());
-    id.truncate(32);
-    id
+    // 32 hex digits: the first 16 bytes.
+    hex(&hasher.finalize()[..16])
 }
 
 fn hex(bytes: &[u8]) -> String {

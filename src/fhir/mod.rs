@@ -15,21 +15,25 @@
 
 pub mod codes;
 mod element;
+#[cfg(test)]
+mod golden_tests;
 pub mod identity;
 pub mod json;
 pub mod normalize_cmd;
+mod normalizer;
 mod observation;
 mod resources;
 #[cfg(test)]
 mod tests;
 mod workout;
 
+pub use normalizer::Normalizer;
 pub use resources::{collection_bundle, patient, user_key_system};
 
 use chrono::{DateTime, FixedOffset};
 use fhir_sdk::r4b::resources::Observation;
 use thiserror::Error;
-use tributary_connectors::{Metric, Sample, Value};
+use tributary_connectors::Sample;
 
 /// Whom and what a batch of samples is about.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,36 +120,18 @@ pub enum NormalizeError {
 }
 
 /// The Observation(s) of one sample: one, or for a workout the panel first and
-/// then its members.
+/// then its members. For many samples of one context use a [`Normalizer`] (or
+/// [`normalize_all`]): it builds the shared parts once.
 pub fn normalize(ctx: &Context, sample: &Sample) -> Result<Vec<Normalized>, NormalizeError> {
-    match (&sample.value, sample.metric) {
-        (Value::Workout(w), Metric::Workout) => workout::normalize(ctx, sample, w),
-        (
-            Value::BloodPressure {
-                systolic,
-                diastolic,
-            },
-            Metric::BloodPressure,
-        ) => observation::blood_pressure(ctx, sample, systolic, diastolic).map(|n| vec![n]),
-        (Value::Quantity(q), m) if !matches!(m, Metric::Workout | Metric::BloodPressure) => {
-            observation::single(ctx, sample, q).map(|n| vec![n])
-        }
-        (_, metric) => Err(NormalizeError::ValueKind {
-            metric: metric.id(),
-            expected: match metric {
-                Metric::Workout => "a workout",
-                Metric::BloodPressure => "a systolic and diastolic pair",
-                _ => "a single quantity",
-            },
-        }),
-    }
+    Normalizer::new(ctx).normalize(sample)
 }
 
 /// Every sample's Observations, in order; the first failure stops the batch.
 pub fn normalize_all(ctx: &Context, samples: &[Sample]) -> Result<Vec<Normalized>, NormalizeError> {
+    let mut normalizer = Normalizer::new(ctx);
     let mut out = Vec::with_capacity(samples.len());
     for sample in samples {
-        out.extend(normalize(ctx, sample)?);
+        normalizer.normalize_into(sample, &mut out)?;
     }
     Ok(out)
 }

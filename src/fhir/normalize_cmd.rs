@@ -10,7 +10,7 @@
 //! The Bundle is written entry by entry, so a large payload never holds every
 //! Observation in memory at once; each entry is a typed `BundleEntry`.
 
-use super::{json, normalize, Context, NormalizeError};
+use super::{json, Context, NormalizeError, Normalizer};
 use fhir_sdk::r4b::resources::{BundleEntry, Resource};
 use std::io::{self, Read, Write};
 use std::path::Path;
@@ -68,8 +68,11 @@ fn run(req: &Request<'_>, out: &mut impl Write) -> Result<(), Failure> {
         .map_err(|e| Failure::Input(e.to_string()))?;
     drop(body);
     let mut writer = EntryWriter::start(out)?;
+    let mut normalizer = Normalizer::new(&ctx);
     for (i, sample) in page.samples.iter().enumerate() {
-        let observations = normalize(&ctx, sample).map_err(|e| at_sample(&what, i, sample, e))?;
+        let observations = normalizer
+            .normalize(sample)
+            .map_err(|e| at_sample(&what, i, sample, e))?;
         for n in observations {
             writer.entry(Resource::Observation(n.resource))?;
         }

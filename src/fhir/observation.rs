@@ -1,77 +1,129 @@
-//! One Observation: the parts every Observation shares, a single quantity, and
-//! blood pressure as a panel with components.
+//! One Observation: the template of the parts every Observation of a mapping row,
+//! vendor code and device shares, a single quantity, and blood pressure as a panel
+//! with components.
 
 use super::codes::{self, Code, Spec};
 use super::element::{self, DEVICE_REF};
 use super::identity::{self, IDENTIFIER_SYSTEM};
+use super::normalizer::Normalizer;
 use super::{Context, NormalizeError, Normalized};
 use chrono::{DateTime, FixedOffset};
 use fhir_sdk::r4b::codes::ObservationStatus;
 use fhir_sdk::r4b::resources::{
-    ObservationBuilder, ObservationComponent, ObservationComponentValue, ObservationEffective,
-    ObservationValue,
+    Observation, ObservationComponent, ObservationComponentValue, ObservationEffective,
+    ObservationInner, ObservationValue,
 };
-use fhir_sdk::r4b::types::Period;
+use fhir_sdk::r4b::types::{Period, Quantity};
 use tributary_connectors::{sample, Sample};
 
-/// What one Observation is, beyond the sample it comes from.
-pub(super) struct Head<'a> {
-    pub spec: &'static Spec,
-    /// The vendor's own code, added as the last coding.
-    pub vendor_code: Option<&'a str>,
-    pub identifier: String,
+/// The shared parts: everything but `id`, the identifier's value, `effective[x]`
+/// and the value, which [`finish`] sets on a clone.
+pub(super) struct Template {
+    spec: &'static Spec,
+    vendor_code: Option<String>,
+    device: Option<sample::Device>,
+    resource: Observation,
+    /// A `valueQuantity` in the row's unit, without its value.
+    quantity: Quantity,
+    codes: Vec<(String, String)>,
+    categories: Vec<String>,
 }
 
-/// Build an Observation with every shared part set, then let `fill` add the value
-/// (or components, or members).
-pub(super) fn build(
+impl Template {
+    pub(super) fn new(
+        n: &Normalizer<'_>,
+        spec: &'static Spec,
+        vendor_code: Option<&str>,
+        device: Option<&sample::Device>,
+    ) -> Result<Self, NormalizeError> {
+        let ctx = n.ctx;
+        let mut code = element::concept(spec.codes, Some(spec.text))?;
+        let mut index = code_index(spec.codes);
+        if let Some(vendor_code) = vendor_code {
+            code.coding
+                .push(Some(element::coding(&n.vendor_system, vendor_code)?));
+            index.push((n.vendor_system.clone(), vendor_code.to_owned()));
+        }
+        let categories = spec.category.codings();
+        let category = categories
+            .iter()
+            .map(|c| element::concept(std::slice::from_ref(c), None).map(Some))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut builder = Observation::builder()
+            .meta(element::meta(&ctx.vendor)?)
+            .extension(vec![element::gateway()?])
+            .identifier(vec![Some(element::identifier_system(IDENTIFIER_SYSTEM)?)])
+            .status(ObservationStatus::Final)
+            .category(category)
+            .code(code)
+            .subject(element::reference(format!("Patient/{}", ctx.member_id))?);
+        if let Some(device) = device {
+            if let Some(contained) = element::device(&ctx.vendor, device)? {
+                builder = builder
+                    .contained(vec![contained])
+                    .device(element::reference(DEVICE_REF.to_owned())?);
+            }
+        }
+        Ok(Self {
+            spec,
+            vendor_code: vendor_code.map(str::to_owned),
+            device: device.cloned(),
+            resource: builder.build()?,
+            quantity: element::quantity_template(spec.unit)?,
+            codes: index,
+            categories: categories.iter().map(|c| c.code.to_owned()).collect(),
+        })
+    }
+
+    /// Whether this is the template of (`spec`, `vendor_code`, `device`).
+    pub(super) fn is(
+        &self,
+        spec: &'static Spec,
+        vendor_code: Option<&str>,
+        device: Option<&sample::Device>,
+    ) -> bool {
+        std::ptr::eq(self.spec, spec)
+            && self.vendor_code.as_deref() == vendor_code
+            && self.device.as_ref() == device
+    }
+
+    /// The row's `valueQuantity` with the sample's value, after checking its unit.
+    pub(super) fn quantity(
+        &self,
+        metric: &'static str,
+        q: &sample::Quantity,
+    ) -> Result<Quantity, NormalizeError> {
+        let value = element::checked_number(metric, q, self.spec.unit)?;
+        let mut quantity = self.quantity.clone();
+        quantity.value = Some(value);
+        Ok(quantity)
+    }
+}
+
+/// A clone of the template with the sample's `id`, identifier and `effective[x]`;
+/// `fill` adds the value (or components, or members).
+pub(super) fn finish(
     ctx: &Context,
+    t: &Template,
     sample: &Sample,
-    head: Head<'_>,
-    fill: impl FnOnce(ObservationBuilder) -> Result<ObservationBuilder, NormalizeError>,
+    identifier: String,
+    fill: impl FnOnce(&mut ObservationInner),
 ) -> Result<Normalized, NormalizeError> {
     let metric = sample.metric.id();
-    let (effective, start, end) = effective(metric, head.spec, sample.start, sample.end)?;
-    let vendor_system = format!("urn:tributary:codesystem:vendor:{}", ctx.vendor);
-    let mut code = element::concept(head.spec.codes, Some(head.spec.text))?;
-    let mut index = code_index(head.spec.codes);
-    if let Some(vendor_code) = head.vendor_code {
-        code.coding
-            .push(Some(element::coding(&vendor_system, vendor_code)?));
-        index.push((vendor_system.clone(), vendor_code.to_owned()));
+    let (effective, start, end) = effective(metric, t.spec, sample.start, sample.end)?;
+    let id = identity::observation_id(&ctx.member_id, &identifier);
+    let mut resource = t.resource.clone();
+    resource.id = Some(id.clone());
+    if let Some(Some(slot)) = resource.identifier.first_mut() {
+        slot.value = Some(identifier.clone());
     }
-    let categories = head.spec.category.codings();
-    let category = categories
-        .iter()
-        .map(|c| element::concept(std::slice::from_ref(c), None).map(Some))
-        .collect::<Result<Vec<_>, _>>()?;
-    let id = identity::observation_id(&ctx.member_id, &head.identifier);
-    let mut builder = fhir_sdk::r4b::resources::Observation::builder()
-        .id(id.clone())
-        .meta(element::meta(&ctx.vendor)?)
-        .extension(vec![element::gateway()?])
-        .identifier(vec![Some(element::identifier(
-            IDENTIFIER_SYSTEM,
-            &head.identifier,
-        )?)])
-        .status(ObservationStatus::Final)
-        .category(category)
-        .code(code)
-        .subject(element::reference(format!("Patient/{}", ctx.member_id))?)
-        .effective(effective);
-    if let Some(device) = sample.device.as_ref() {
-        if let Some(contained) = element::device(&ctx.vendor, device)? {
-            builder = builder
-                .contained(vec![contained])
-                .device(element::reference(DEVICE_REF.to_owned())?);
-        }
-    }
-    let resource = fill(builder)?.build()?;
+    resource.effective = Some(effective);
+    fill(&mut resource);
     Ok(Normalized {
         id,
-        identifier: head.identifier,
-        codes: index,
-        categories: categories.iter().map(|c| c.code.to_owned()).collect(),
+        identifier,
+        codes: t.codes.clone(),
+        categories: t.categories.clone(),
         effective_start: start,
         effective_end: end,
         vendor: ctx.vendor.clone(),
@@ -152,37 +204,36 @@ pub(super) fn identifier_of(ctx: &Context, sample: &Sample, value: &str, unit: &
 
 /// A metric with one quantity as `valueQuantity`.
 pub(super) fn single(
-    ctx: &Context,
+    n: &mut Normalizer<'_>,
     sample: &Sample,
     q: &sample::Quantity,
 ) -> Result<Normalized, NormalizeError> {
+    let ctx = n.ctx;
     let spec = codes::spec_of(sample.metric, &q.unit);
-    let value = element::quantity(sample.metric.id(), q, spec.unit)?;
-    let head = Head {
-        spec,
-        vendor_code: Some(&sample.vendor_code),
-        identifier: identifier_of(ctx, sample, &q.value, &q.unit),
-    };
-    build(ctx, sample, head, |b| {
-        Ok(b.value(ObservationValue::Quantity(value)))
+    let t = n.template(spec, Some(&sample.vendor_code), sample.device.as_ref())?;
+    let value = t.quantity(sample.metric.id(), q)?;
+    let identifier = identifier_of(ctx, sample, &q.value, &q.unit);
+    finish(ctx, t, sample, identifier, |o| {
+        o.value = Some(ObservationValue::Quantity(value));
     })
 }
 
 /// Blood pressure: the panel carries no value; systolic and diastolic are components.
 pub(super) fn blood_pressure(
-    ctx: &Context,
+    n: &mut Normalizer<'_>,
     sample: &Sample,
     systolic: &sample::Quantity,
     diastolic: &sample::Quantity,
 ) -> Result<Normalized, NormalizeError> {
+    let ctx = n.ctx;
     let spec = codes::spec_of(sample.metric, &systolic.unit);
+    let t = n.template(spec, Some(&sample.vendor_code), sample.device.as_ref())?;
     let metric = sample.metric.id();
     let component = |code: Code, q: &sample::Quantity| -> Result<_, NormalizeError> {
-        let value = element::quantity(metric, q, spec.unit)?;
         Ok(Some(
             ObservationComponent::builder()
                 .code(element::concept(&[code], None)?)
-                .value(ObservationComponentValue::Quantity(value))
+                .value(ObservationComponentValue::Quantity(t.quantity(metric, q)?))
                 .build()?,
         ))
     };
@@ -191,10 +242,6 @@ pub(super) fn blood_pressure(
         component(codes::DIASTOLIC, diastolic)?,
     ];
     let value = format!("{}/{}", systolic.value, diastolic.value);
-    let head = Head {
-        spec,
-        vendor_code: Some(&sample.vendor_code),
-        identifier: identifier_of(ctx, sample, &value, &systolic.unit),
-    };
-    build(ctx, sample, head, |b| Ok(b.component(components)))
+    let identifier = identifier_of(ctx, sample, &value, &systolic.unit);
+    finish(ctx, t, sample, identifier, |o| o.component = components)
 }

@@ -5,6 +5,7 @@
 use super::*;
 use serde_json::Value as Json;
 use std::collections::HashSet;
+use tributary_connectors::{Metric, Value};
 
 const FIXTURE: &str = include_str!("../../tests/fixtures/every-metric.samples.json");
 const L: &str = "http://loinc.org";

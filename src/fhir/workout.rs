@@ -9,65 +9,64 @@
 
 use super::codes::{self, Spec};
 use super::element;
-use super::observation::{self, Head};
-use super::{Context, NormalizeError, Normalized};
+use super::normalizer::Normalizer;
+use super::observation;
+use super::{NormalizeError, Normalized};
 use fhir_sdk::r4b::resources::ObservationValue;
 use fhir_sdk::r4b::types::CodeableConcept;
 use tributary_connectors::{sample, Sample, Workout};
 
+/// The panel, then its members, appended to `out` (partly, on an error: the
+/// caller truncates).
 pub(super) fn normalize(
-    ctx: &Context,
+    n: &mut Normalizer<'_>,
     sample: &Sample,
     w: &Workout,
-) -> Result<Vec<Normalized>, NormalizeError> {
+    out: &mut Vec<Normalized>,
+) -> Result<(), NormalizeError> {
     let measures = [
         ("duration", &codes::WORKOUT_DURATION, Some(&w.duration)),
         ("energy", &codes::WORKOUT_ENERGY, w.energy.as_ref()),
         ("distance", &codes::WORKOUT_DISTANCE, w.distance.as_ref()),
     ];
-    let panel_identifier = observation::identifier_of(ctx, sample, &content(w), "min");
+    let panel_identifier = observation::identifier_of(n.ctx, sample, &content(w), "min");
     let mut members = Vec::with_capacity(measures.len());
     for (suffix, spec, quantity) in measures {
         if let Some(q) = quantity {
             let identifier = format!("{panel_identifier}-{suffix}");
-            members.push(member(ctx, sample, spec, q, identifier)?);
+            members.push(member(n, sample, spec, q, identifier)?);
         }
     }
     let refs = members
         .iter()
         .map(|m| element::reference(format!("Observation/{}", m.id)).map(Some))
         .collect::<Result<Vec<_>, _>>()?;
-    let activity = activity(&ctx.vendor, &w.activity)?;
-    let head = Head {
-        spec: codes::spec_of(sample.metric, ""),
-        vendor_code: Some(&sample.vendor_code),
-        identifier: panel_identifier,
-    };
-    let panel = observation::build(ctx, sample, head, |b| {
-        Ok(b.value(ObservationValue::CodeableConcept(activity))
-            .has_member(refs))
+    let activity = activity(&n.ctx.vendor, &w.activity)?;
+    let ctx = n.ctx;
+    let spec = codes::spec_of(sample.metric, "");
+    let t = n.template(spec, Some(&sample.vendor_code), sample.device.as_ref())?;
+    let panel = observation::finish(ctx, t, sample, panel_identifier, |o| {
+        o.value = Some(ObservationValue::CodeableConcept(activity));
+        o.has_member = refs;
     })?;
-    let mut all = Vec::with_capacity(members.len() + 1);
-    all.push(panel);
-    all.extend(members);
-    Ok(all)
+    out.reserve(members.len() + 1);
+    out.push(panel);
+    out.extend(members);
+    Ok(())
 }
 
 fn member(
-    ctx: &Context,
+    n: &mut Normalizer<'_>,
     sample: &Sample,
     spec: &'static Spec,
     q: &sample::Quantity,
     identifier: String,
 ) -> Result<Normalized, NormalizeError> {
-    let value = element::quantity(sample.metric.id(), q, spec.unit)?;
-    let head = Head {
-        spec,
-        vendor_code: None,
-        identifier,
-    };
-    observation::build(ctx, sample, head, |b| {
-        Ok(b.value(ObservationValue::Quantity(value)))
+    let ctx = n.ctx;
+    let t = n.template(spec, None, sample.device.as_ref())?;
+    let value = t.quantity(sample.metric.id(), q)?;
+    observation::finish(ctx, t, sample, identifier, |o| {
+        o.value = Some(ObservationValue::Quantity(value));
     })
 }
 
