@@ -43,10 +43,10 @@ pub fn store_samples(
     Ok(upsert_batch(conn, ring, member, &batch)?)
 }
 
-/// The store's input. The resource goes through our JSON writer first, so whole
-/// numbers stay whole (`8000`, not `8000.0`) in what is sealed and served.
+/// The store's input: the normaliser's JSON as it was written (whole numbers
+/// whole, keys in FHIR order), checked to be JSON.
 pub fn to_store(n: Normalized) -> Result<NewObservation, serde_json::Error> {
-    let resource = serde_json::from_slice(&fhir::json::to_vec(&n.resource)?)?;
+    let resource = serde_json::value::RawValue::from_string(n.resource)?;
     Ok(NewObservation {
         id: n.id,
         identifier: n.identifier,

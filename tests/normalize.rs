@@ -260,10 +260,11 @@ fn one_sample_per_metric_is_a_valid_r4_bundle() {
     let all = fhir::normalize_all(&ctx, &samples).unwrap();
     assert_eq!(all.len(), samples.len() + 3, "a workout adds three members");
     let patient = fhir::patient("member-1", "portal-1", "user-key-1").unwrap();
-    let resources = std::iter::once(fhir_sdk::r4b::resources::Resource::Patient(patient)).chain(
-        all.into_iter()
-            .map(|n| fhir_sdk::r4b::resources::Resource::Observation(n.resource)),
-    );
+    let resources =
+        std::iter::once(fhir_sdk::r4b::resources::Resource::Patient(patient))
+            .chain(all.into_iter().map(|n| {
+                fhir_sdk::r4b::resources::Resource::Observation(n.observation().unwrap())
+            }));
     let bundle = fhir::collection_bundle(resources).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("every-metric.bundle.json");

@@ -58,7 +58,7 @@ fn line(n: &Normalized) -> String {
         "vendor": n.vendor,
         "data_type": n.data_type,
     });
-    let resource = String::from_utf8(json::to_vec(&n.resource).unwrap()).unwrap();
+    let resource = &n.resource;
     format!("{index}\t{resource}\n")
 }
 
@@ -85,4 +85,33 @@ fn golden_output_is_unchanged_for_the_batch_and_for_single_samples() {
         assert_eq!(got, want, "line {}", i + 1);
     }
     assert_eq!(batch_text.lines().count(), golden.lines().count());
+}
+
+/// A vendor string equal to a template sentinel makes the template's needles
+/// ambiguous: the normaliser must notice, take the typed path, and still write the
+/// same Observation (with the vendor's string where it belongs).
+#[test]
+fn a_vendor_string_equal_to_a_sentinel_takes_the_typed_path_with_the_same_output() {
+    let ctx = Context::new("acme", "everything", "member-1").unwrap();
+    let samples: Vec<Sample> = serde_json::from_str(FIXTURE).unwrap();
+    let sentinel = "\u{1}tributary-identifier\u{1}";
+    for sample in samples {
+        let plain = normalize(&ctx, &sample).unwrap();
+        let mut odd = sample.clone();
+        let device = odd.device.get_or_insert_with(Device::default);
+        let ordinary = device.vendor_device_id.replace(sentinel.to_owned());
+        let odd_out = normalize(&ctx, &odd).unwrap();
+        for (a, b) in plain.iter().zip(&odd_out) {
+            let escaped = "\\u0001tributary-identifier\\u0001";
+            assert!(b.resource.contains(escaped), "the device id is kept");
+            assert!(b
+                .resource
+                .contains(&format!("\"value\":\"{}\"", b.identifier)));
+            // Without a record id the device id is part of the identity.
+            if let (Some(ordinary), Some(_)) = (&ordinary, &sample.vendor_record_id) {
+                let back = b.resource.replace(escaped, ordinary);
+                assert_eq!(a.resource, back, "{:?}", sample.metric);
+            }
+        }
+    }
 }

@@ -36,6 +36,18 @@ pub fn to_writer_pretty<W: io::Write, T: Serialize + ?Sized>(
     value.serialize(&mut ser)
 }
 
+/// Re-indent JSON: every value `de` reads is written pretty (two-space indent,
+/// whole numbers whole) into `writer`, keys in their order.
+pub fn transcode_pretty<'de, D, W>(de: D, writer: W) -> Result<(), serde_json::Error>
+where
+    D: serde::Deserializer<'de>,
+    W: io::Write,
+{
+    let formatter = WholeNumbers(PrettyFormatter::new());
+    let mut ser = serde_json::Serializer::with_formatter(writer, formatter);
+    serde_transcode::transcode(de, &mut ser)
+}
+
 /// Floats below 2^53 without a fraction are written as integers; everything else
 /// is the wrapped formatter's.
 struct WholeNumbers<F>(F);

@@ -11,7 +11,10 @@
 //!
 //! Resources are typed with fhir-sdk's R4B models, which serialise the same JSON as
 //! R4 for the resources emitted here. Write them with [`json`], which keeps whole
-//! numbers whole.
+//! numbers whole. A [`Normalized`] carries its Observation already written (compact
+//! JSON): per sample the normaliser fills the holes of a typed template's
+//! serialised form instead of building a typed resource (see `splice`);
+//! [`Normalized::observation`] gives the typed resource back.
 
 pub mod codes;
 mod element;
@@ -23,6 +26,7 @@ pub mod normalize_cmd;
 mod normalizer;
 mod observation;
 mod resources;
+mod splice;
 #[cfg(test)]
 mod tests;
 mod workout;
@@ -84,7 +88,15 @@ pub struct Normalized {
     pub effective_end: DateTime<FixedOffset>,
     pub vendor: String,
     pub data_type: String,
-    pub resource: Observation,
+    /// The Observation as compact JSON (whole numbers whole; see [`json`]).
+    pub resource: String,
+}
+
+impl Normalized {
+    /// The Observation as a typed fhir-sdk resource.
+    pub fn observation(&self) -> Result<Observation, serde_json::Error> {
+        serde_json::from_str(&self.resource)
+    }
 }
 
 /// A sample that cannot become FHIR as the mapping says.
@@ -117,6 +129,8 @@ pub enum NormalizeError {
     Time(String),
     #[error("building the FHIR resource: {0}")]
     Build(#[from] fhir_sdk::BuilderError),
+    #[error("writing the FHIR resource as JSON")]
+    Json,
 }
 
 /// The Observation(s) of one sample: one, or for a workout the panel first and

@@ -8,10 +8,10 @@
 //! where the fault is; failing to write the output is exit code 1.
 //!
 //! The Bundle is written entry by entry, so a large payload never holds every
-//! Observation in memory at once; each entry is a typed `BundleEntry`.
+//! Observation in memory at once; each entry is the normaliser's compact JSON,
+//! re-indented.
 
 use super::{json, Context, NormalizeError, Normalizer};
-use fhir_sdk::r4b::resources::{BundleEntry, Resource};
 use std::io::{self, Read, Write};
 use std::path::Path;
 use std::process::ExitCode;
@@ -74,7 +74,7 @@ fn run(req: &Request<'_>, out: &mut impl Write) -> Result<(), Failure> {
             .normalize(sample)
             .map_err(|e| at_sample(&what, i, sample, e))?;
         for n in observations {
-            writer.entry(Resource::Observation(n.resource))?;
+            writer.entry(&n.resource)?;
         }
     }
     writer.finish()
@@ -143,6 +143,7 @@ struct EntryWriter<'w, W: Write> {
     out: &'w mut W,
     first: bool,
     buf: Vec<u8>,
+    pretty: Vec<u8>,
 }
 
 impl<'w, W: Write> EntryWriter<'w, W> {
@@ -153,16 +154,19 @@ impl<'w, W: Write> EntryWriter<'w, W> {
             out,
             first: true,
             buf: Vec::with_capacity(4096),
+            pretty: Vec::with_capacity(8192),
         })
     }
 
-    fn entry(&mut self, resource: Resource) -> Result<(), Failure> {
-        let entry = BundleEntry::builder()
-            .resource(resource)
-            .build()
-            .map_err(|e| Failure::Input(NormalizeError::from(e).to_string()))?;
+    /// One entry holding `resource` (compact JSON), pretty-printed in place.
+    fn entry(&mut self, resource: &str) -> Result<(), Failure> {
         self.buf.clear();
-        json::to_writer_pretty(&mut self.buf, &entry)
+        self.buf.extend_from_slice(b"{\"resource\":");
+        self.buf.extend_from_slice(resource.as_bytes());
+        self.buf.push(b'}');
+        self.pretty.clear();
+        let mut de = serde_json::Deserializer::from_slice(&self.buf);
+        json::transcode_pretty(&mut de, &mut self.pretty)
             .map_err(|e| Failure::Output(io::Error::other(e)))?;
         // FHIR JSON has no empty arrays: `entry` opens with its first element.
         let sep: &[u8] = if self.first {
@@ -173,7 +177,7 @@ impl<'w, W: Write> EntryWriter<'w, W> {
         self.first = false;
         self.out.write_all(sep).map_err(Failure::Output)?;
         // Indent the entry's lines to sit inside `entry`.
-        for (i, line) in self.buf.split(|&b| b == b'\n').enumerate() {
+        for (i, line) in self.pretty.split(|&b| b == b'\n').enumerate() {
             if i > 0 {
                 self.out.write_all(b"\n    ").map_err(Failure::Output)?;
             }

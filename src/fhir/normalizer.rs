@@ -3,11 +3,12 @@
 //! Everything of an Observation but its `id`, identifier value, `effective[x]` and
 //! value depends only on the context, the mapping row, the vendor code and the
 //! device. A [`Normalizer`] builds that part once per distinct (row, vendor code,
-//! device) with fhir-sdk's builders and, for each sample, clones it and sets the
-//! rest; the output is the same, byte for byte, as building each Observation
-//! afresh (`golden_tests` pins it).
+//! device) with fhir-sdk's builders, serialises it once with holes
+//! ([`super::splice`]), and for each sample writes the pieces with the sample's
+//! values in the holes; the output is the same, byte for byte, as building each
+//! typed Observation afresh and serialising it (`golden_tests` pins it).
 
-use super::observation::{self, Template};
+use super::observation::{self, Shape, Template};
 use super::{codes::Spec, Context, NormalizeError, Normalized};
 use tributary_connectors::{sample, Metric, Sample, Value};
 
@@ -91,14 +92,15 @@ impl<'c> Normalizer<'c> {
         }
     }
 
-    /// The template of (`spec`, `vendor_code`, `device`), built on first use.
+    /// The template of (`spec`, `shape`, `vendor_code`, `device`), built on first use.
     pub(super) fn template(
         &mut self,
         spec: &'static Spec,
+        shape: Shape,
         vendor_code: Option<&str>,
         device: Option<&sample::Device>,
     ) -> Result<&Template, NormalizeError> {
-        let hit = |t: &Template| t.is(spec, vendor_code, device);
+        let hit = |t: &Template| t.is(spec, shape, vendor_code, device);
         let index = match self.templates.get(self.last) {
             Some(t) if hit(t) => self.last,
             _ => match self.templates.iter().position(hit) {
@@ -107,7 +109,7 @@ impl<'c> Normalizer<'c> {
                     if self.templates.len() >= MAX_TEMPLATES {
                         self.templates.clear();
                     }
-                    let t = Template::new(self, spec, vendor_code, device)?;
+                    let t = Template::new(self, spec, shape, vendor_code, device)?;
                     self.templates.push(t);
                     self.templates.len() - 1
                 }

@@ -163,7 +163,7 @@ fn ctx() -> Context {
 }
 
 fn json(n: &Normalized) -> Json {
-    serde_json::from_slice(&json::to_vec(&n.resource).unwrap()).unwrap()
+    serde_json::from_str(&n.resource).unwrap()
 }
 
 fn codings(concept: &Json) -> Vec<(String, String)> {
@@ -498,7 +498,7 @@ fn patient_and_bundle() {
     let n = all.len();
     let bundle = collection_bundle(
         all.into_iter()
-            .map(|n| fhir_sdk::r4b::resources::Resource::Observation(n.resource)),
+            .map(|n| fhir_sdk::r4b::resources::Resource::Observation(n.observation().unwrap())),
     )
     .unwrap();
     let b: Json = serde_json::from_slice(&json::to_vec(&bundle).unwrap()).unwrap();

@@ -10,7 +10,7 @@
 use super::codes::{self, Spec};
 use super::element;
 use super::normalizer::Normalizer;
-use super::observation;
+use super::observation::{self, Shape};
 use super::{NormalizeError, Normalized};
 use fhir_sdk::r4b::resources::ObservationValue;
 use fhir_sdk::r4b::types::CodeableConcept;
@@ -44,10 +44,16 @@ pub(super) fn normalize(
     let activity = activity(&n.ctx.vendor, &w.activity)?;
     let ctx = n.ctx;
     let spec = codes::spec_of(sample.metric, "");
-    let t = n.template(spec, Some(&sample.vendor_code), sample.device.as_ref())?;
-    let panel = observation::finish(ctx, t, sample, panel_identifier, |o| {
+    let t = n.template(
+        spec,
+        Shape::Panel,
+        Some(&sample.vendor_code),
+        sample.device.as_ref(),
+    )?;
+    let panel = observation::finish_typed(ctx, t, sample, panel_identifier, |o| {
         o.value = Some(ObservationValue::CodeableConcept(activity));
         o.has_member = refs;
+        Ok(())
     })?;
     out.reserve(members.len() + 1);
     out.push(panel);
@@ -63,11 +69,9 @@ fn member(
     identifier: String,
 ) -> Result<Normalized, NormalizeError> {
     let ctx = n.ctx;
-    let t = n.template(spec, None, sample.device.as_ref())?;
-    let value = t.quantity(sample.metric.id(), q)?;
-    observation::finish(ctx, t, sample, identifier, |o| {
-        o.value = Some(ObservationValue::Quantity(value));
-    })
+    let t = n.template(spec, Shape::Quantity, None, sample.device.as_ref())?;
+    let value = t.number(sample.metric.id(), q)?;
+    t.render(ctx, sample, identifier, &[value])
 }
 
 /// The activity type in the vendor's own terms: a coding in the vendor's activity

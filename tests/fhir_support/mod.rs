@@ -139,7 +139,7 @@ pub fn new_obs(
         effective_end: end,
         vendor: "demo".into(),
         data_type: data_type.into(),
-        resource,
+        resource: serde_json::value::to_raw_value(&resource).unwrap(),
     }
 }
 
@@ -259,11 +259,12 @@ impl Setup {
     }
 }
 
+/// The ids of a searchset's entries (FHIR leaves `entry` out of an empty Bundle).
 pub fn entries(b: &Value) -> Vec<String> {
     b["entry"]
         .as_array()
-        .unwrap()
-        .iter()
+        .into_iter()
+        .flatten()
         .map(|e| {
             assert_eq!(e["search"]["mode"], "match");
             assert!(e["fullUrl"]

@@ -35,8 +35,9 @@ pub struct NewObservation {
     pub effective_end: DateTime<FixedOffset>,
     pub vendor: String,
     pub data_type: String,
-    /// The Observation as normalised (no `meta.versionId`/`meta.lastUpdated`).
-    pub resource: serde_json::Value,
+    /// The Observation as normalised (no `meta.versionId`/`meta.lastUpdated`),
+    /// as JSON text: it is sealed as it is.
+    pub resource: Box<serde_json::value::RawValue>,
 }
 
 impl std::fmt::Debug for NewObservation {
@@ -140,14 +141,13 @@ fn prepare<'a>(
         to_micros(&obs.effective_start),
         to_micros(&obs.effective_end),
     );
-    if end < start || !obs.resource.is_object() {
+    if end < start || !obs.resource.get().trim_start().starts_with('{') {
         return Err(StoreError::Invalid(format!(
             "observation {}: the effective end precedes the start, or the resource is not an object",
             obs.id
         )));
     }
-    let plain = serde_json::to_vec(&obs.resource)
-        .map_err(|_| StoreError::Invalid(format!("observation {}: resource", obs.id)))?;
+    let plain = obs.resource.get().as_bytes().to_vec();
     Ok(Prepared {
         identifier_hash: identifier_hash(ring, member.as_str(), &obs.identifier),
         content_hash: content_hash(ring, member.as_str(), &plain),
