@@ -140,7 +140,12 @@ where
 
 /// A FHIR JSON response.
 pub fn fhir_json(status: StatusCode, body: &serde_json::Value) -> HttpResponse {
+    fhir_text(status, body.to_string())
+}
+
+/// A FHIR resource already written as JSON text.
+pub fn fhir_text(status: StatusCode, body: String) -> HttpResponse {
     HttpResponse::build(status)
         .content_type(FHIR_JSON)
-        .body(body.to_string())
+        .body(body)
 }

@@ -1,7 +1,7 @@
 //! `GET /fhir/r4/Observation/{id}`.
 
 use super::outcome::FhirError;
-use super::{fhir_json, reader, with_conn};
+use super::{fhir_text, reader, with_conn};
 use crate::db::Database;
 use crate::http::auth::Caller;
 use crate::http::error::ApiError;
@@ -25,5 +25,5 @@ pub async fn read(
         Ok(observations::get(conn, &ring, &caller.portal, &id)?)
     })
     .await?;
-    Ok(fhir_json(StatusCode::OK, &resource))
+    Ok(fhir_text(StatusCode::OK, resource.json))
 }

@@ -8,7 +8,7 @@
 
 use super::outcome::FhirError;
 use super::params::{self, DEFAULT_COUNT};
-use super::{fhir_json, reader, with_conn, BASE};
+use super::{fhir_text, reader, with_conn, BASE};
 use crate::db::Database;
 use crate::domain::MemberId;
 use crate::http::auth::Caller;
@@ -21,7 +21,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use fhir_sdk::r4b::codes::BundleType;
 use fhir_sdk::r4b::resources::{Bundle, BundleLink};
-use serde_json::{json, Value};
+use std::fmt::Write as _;
 
 const KNOWN: &[&str] = &[
     "patient",
@@ -116,8 +116,10 @@ fn link(relation: &str, url: String) -> Result<Option<BundleLink>, FhirError> {
         .map_err(|e| FhirError::from(ApiError::internal(&e)))
 }
 
-/// The searchset Bundle of one page.
-fn bundle(base: &str, query: &str, parsed: &Parsed, page: Page) -> Result<Value, FhirError> {
+/// The searchset Bundle of one page, as JSON text: the typed shell (type and
+/// links), then the entries spliced in as the store serves them, so the resources
+/// are not parsed again.
+fn bundle(base: &str, query: &str, parsed: &Parsed, page: Page) -> Result<String, FhirError> {
     let url = |q: &str| format!("{base}/Observation?{q}");
     let mut links = vec![link("self", url(query))?];
     if let Some(next) = &page.next {
@@ -132,21 +134,30 @@ fn bundle(base: &str, query: &str, parsed: &Parsed, page: Page) -> Result<Value,
         .build()
         .map_err(|e| FhirError::from(ApiError::internal(&e)))?;
     let mut out =
-        serde_json::to_value(&shell).map_err(|e| FhirError::from(ApiError::internal(&e)))?;
-    let entries: Vec<Value> = page
-        .resources
-        .into_iter()
-        .map(|r| {
-            let full = format!(
-                "{base}/Observation/{}",
-                r["id"].as_str().unwrap_or_default()
-            );
-            json!({"fullUrl": full, "resource": r, "search": {"mode": "match"}})
-        })
-        .collect();
-    if let Some(obj) = out.as_object_mut() {
-        obj.insert("entry".into(), Value::Array(entries));
+        serde_json::to_string(&shell).map_err(|e| FhirError::from(ApiError::internal(&e)))?;
+    if page.resources.is_empty() {
+        return Ok(out);
     }
+    // The shell is an object: reopen it before its closing brace.
+    if out.pop() != Some('}') {
+        return Err(ApiError::internal(&"the Bundle shell is not a JSON object").into());
+    }
+    let size: usize = page.resources.iter().map(|r| r.json.len() + 96).sum();
+    out.reserve(size + base.len() * page.resources.len());
+    out.push_str(",\"entry\":[");
+    for (i, r) in page.resources.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let full = serde_json::to_string(&format!("{base}/Observation/{}", r.id))
+            .map_err(|e| FhirError::from(ApiError::internal(&e)))?;
+        let _ = write!(
+            out,
+            "{{\"fullUrl\":{full},\"resource\":{},\"search\":{{\"mode\":\"match\"}}}}",
+            r.json
+        );
+    }
+    out.push_str("]}");
     Ok(out)
 }
 
@@ -173,8 +184,8 @@ pub async fn search(
     })
     .await?;
     let base = vendors.public(BASE);
-    Ok(fhir_json(
+    Ok(fhir_text(
         StatusCode::OK,
-        &bundle(&base, &query, &parsed, page)?,
+        bundle(&base, &query, &parsed, page)?,
     ))
 }

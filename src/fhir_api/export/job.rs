@@ -34,6 +34,16 @@ impl Writer {
     fn push(&mut self, ctx: &mut Ctx<'_>, line: &serde_json::Value) -> Result<(), StoreError> {
         serde_json::to_writer(&mut self.buf, line)
             .map_err(|_| StoreError::Corrupt("export line".into()))?;
+        self.end_line(ctx)
+    }
+
+    /// One line already in compact JSON (a stored resource as served).
+    fn push_text(&mut self, ctx: &mut Ctx<'_>, json: &str) -> Result<(), StoreError> {
+        self.buf.extend_from_slice(json.as_bytes());
+        self.end_line(ctx)
+    }
+
+    fn end_line(&mut self, ctx: &mut Ctx<'_>) -> Result<(), StoreError> {
         self.buf.push(b'\n');
         self.lines += 1;
         if self.lines >= CHUNK_LINES {
@@ -158,7 +168,7 @@ fn member_observations(
     loop {
         let page = observations::search(ctx.conn, &access, &search)?;
         for r in &page.resources {
-            out.push(ctx, r)?;
+            out.push_text(ctx, &r.json)?;
         }
         match page.next {
             Some(next) => search.after = Some(next),

@@ -20,9 +20,11 @@
 //! - Reads unwrap the member's data key once ([`access`]) and reuse it for every row.
 
 mod search;
+mod served;
 mod upsert;
 
 pub use search::{search, Cursor, DateBound, Page, Prefix, Search, Sort, Token};
+pub use served::Served;
 pub use upsert::{upsert_batch, NewObservation, UpsertReport};
 
 use super::StoreError;
@@ -33,7 +35,6 @@ use crate::domain::{MemberId, PortalId};
 use crate::keys::{member_key, KeyRing};
 use chrono::{DateTime, SecondsFormat, Utc};
 use diesel::prelude::*;
-use serde_json::Value;
 
 const TABLE: &str = "observations";
 
@@ -177,22 +178,20 @@ const ROW: (
 
 impl MemberAccess {
     /// Open a stored row and set `id`, `meta.versionId`, `meta.lastUpdated`, `status`.
-    fn render(&self, row: Row) -> Result<Value, StoreError> {
+    fn render(&self, row: Row) -> Result<Served, StoreError> {
         let (id, version, status, updated, sealed) = row;
         let corrupt = || StoreError::Corrupt(format!("observation {id}"));
         let plain =
             open(&self.key, &aad(&id, self.member.as_str()), &sealed).map_err(|_| corrupt())?;
-        let mut resource: Value = serde_json::from_slice(&plain).map_err(|_| corrupt())?;
-        let obj = resource.as_object_mut().ok_or_else(corrupt)?;
-        obj.insert("id".into(), Value::String(id.clone()));
-        obj.insert("status".into(), Value::String(status));
-        let meta = obj
-            .entry("meta")
-            .or_insert_with(|| Value::Object(Default::default()));
-        let meta = meta.as_object_mut().ok_or_else(corrupt)?;
-        meta.insert("versionId".into(), Value::String(version.to_string()));
-        meta.insert("lastUpdated".into(), Value::String(instant(updated)));
-        Ok(resource)
+        let text = std::str::from_utf8(&plain).map_err(|_| corrupt())?;
+        let stamp = served::Stamp {
+            id: &id,
+            status: &status,
+            version,
+            last_updated: &instant(updated),
+        };
+        let json = served::serve(text, &stamp).ok_or_else(corrupt)?;
+        Ok(Served { id, json })
     }
 }
 
@@ -203,7 +202,7 @@ pub fn get(
     ring: &KeyRing,
     portal: &PortalId,
     id: &str,
-) -> Result<Value, StoreError> {
+) -> Result<Served, StoreError> {
     let found: Option<(String, String, String)> = observations::table
         .find(id)
         .filter(observations::portal_id.eq(portal.as_str()))

@@ -6,14 +6,13 @@
 //! the start with the member's longest stored period (`start >= low - max_span`),
 //! so every condition is served by `(member, [code,] start, id)` indexes.
 
-use super::{MemberAccess, Row, ROW};
+use super::{MemberAccess, Row, Served, ROW};
 use crate::db::schema::{observation_codes, observations};
 use crate::db::{AnyConnection, MultiBackend};
 use crate::store::StoreError;
 use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::Bool;
-use serde_json::Value;
 
 /// A FHIR search prefix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,7 +72,7 @@ pub struct Search {
 /// One page: resources as served, and where the next page starts, if there is one.
 #[derive(Debug)]
 pub struct Page {
-    pub resources: Vec<Value>,
+    pub resources: Vec<Served>,
     pub next: Option<Cursor>,
 }
 
