@@ -7,7 +7,6 @@ use crate::store::api_keys::{self, Scope};
 use crate::store::audit::{self, ActorType, NewEvent};
 use crate::store::portals;
 use anyhow::{anyhow, bail, Context};
-use diesel::Connection;
 use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 
@@ -55,7 +54,7 @@ pub fn create_portal(db: &Database, name: &str) -> anyhow::Result<Value> {
         bail!("--name must be 1 to 200 printable characters");
     }
     let mut conn = db.conn()?;
-    conn.transaction(|conn| {
+    conn.write_transaction(|conn| {
         let portal = portals::create(conn, name)?;
         let (key, secret) = api_keys::create(conn, &portal.id, &Scope::ALL)?;
         record(
@@ -84,7 +83,7 @@ pub fn create_key(db: &Database, portal: &str, scopes: &str) -> anyhow::Result<V
         Scope::parse_list(scopes).map_err(|e| anyhow!("--scopes: {e}"))?
     };
     let mut conn = db.conn()?;
-    conn.transaction(|conn| {
+    conn.write_transaction(|conn| {
         let portal = portal_id(conn, portal)?;
         let (key, secret) = api_keys::create(conn, &portal, &scopes)?;
         record(conn, &portal, "api_key.create", "api_key", &key.id)?;
@@ -107,7 +106,7 @@ pub fn list_keys(db: &Database, portal: &str) -> anyhow::Result<Value> {
 /// `portal key revoke --portal ID KEY_ID`.
 pub fn revoke_key(db: &Database, portal: &str, key_id: &str) -> anyhow::Result<Value> {
     let mut conn = db.conn()?;
-    conn.transaction(|conn| {
+    conn.write_transaction(|conn| {
         let portal = portal_id(conn, portal)?;
         api_keys::revoke(conn, &portal, key_id)
             .map_err(|_| anyhow!("no key {key_id} in portal {portal}"))?;

@@ -45,8 +45,8 @@ on_both_backends! {
     fn search_follows_fhir_semantics(db: TestDb) {
         let s = setup(&db);
         s.upsert(&week(&s.member));
-        let hr = |d: u32| hex_id(&format!("demo:hr:2026-11-{d:02}T08:00:00+01:00"));
-        let st = |d: u32| hex_id(&format!("demo:steps:2026-11-{d:02}"));
+        let hr = |d: u32| obs_id(&s.member, &format!("demo:hr:2026-11-{d:02}T08:00:00+01:00"));
+        let st = |d: u32| obs_id(&s.member, &format!("demo:steps:2026-11-{d:02}"));
         assert_eq!(s.ids("code=http://loinc.org|8867-4"), (1..=7).map(hr).collect::<Vec<_>>());
         assert_eq!(s.ids("code=8867-4"), (1..=7).map(hr).collect::<Vec<_>>());
         assert!(s.ids("code=http://snomed.info/sct|8867-4").is_empty());
@@ -205,5 +205,51 @@ on_both_backends! {
         let unchanged: usize = reports.iter().map(|r| r.unchanged).sum();
         assert_eq!((inserted, unchanged), (14, 42), "{reports:?}");
         assert_eq!(s.ids("_count=100").len(), 14);
+    }
+}
+
+on_both_backends! {
+    fn concurrent_sign_ups_and_connects_queue_instead_of_failing(db: TestDb) {
+        // Several members created (API) and connected (store) at the same moment:
+        // on SQLite each write transaction takes the write lock at BEGIN and waits
+        // for the others, so none fails with "database is locked".
+        let s = setup(&db);
+        let members: Vec<String> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..8)
+                .map(|i| {
+                    let s = &s;
+                    scope.spawn(move || {
+                        let (st, m) = Api::new(&s.hub, Some(&s.key_a)).call(
+                            "POST",
+                            "/v1/members",
+                            Some(json!({"user_key": format!("member-{i}")})),
+                        );
+                        assert_eq!(st, 201, "{m}");
+                        m["member_id"].as_str().unwrap().to_owned()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        std::thread::scope(|scope| {
+            for m in &members {
+                let s = &s;
+                scope.spawn(move || connect_demo(&s.db, &s.ring, &s.portal_a, m, &["steps"]));
+            }
+        });
+        let reports: Vec<UpsertReport> = std::thread::scope(|scope| {
+            let handles: Vec<_> = members
+                .iter()
+                .map(|m| {
+                    let s = &s;
+                    scope.spawn(move || s.upsert_for(m, &week(m)))
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        for r in reports {
+            // Steps granted; heart rate and body weight not.
+            assert_eq!(r, UpsertReport { inserted: 7, amended: 0, unchanged: 0, refused: 8 });
+        }
     }
 }

@@ -20,7 +20,6 @@ use crate::store::members;
 use crate::vendors::Vendors;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::NaiveDateTime;
-use diesel::Connection as _;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -146,7 +145,7 @@ pub async fn create_session(
     let ttl =
         chrono::Duration::from_std(settings.link_ttl).unwrap_or(chrono::Duration::minutes(15));
     let (token, expires_at) = with_conn(db, move |conn| {
-        conn.transaction(|conn| {
+        conn.write_transaction(|conn| {
             let member = members::find(conn, &ring, &caller.portal, &key)?;
             let offer = Offer {
                 vendors: body.vendors,
@@ -231,7 +230,7 @@ pub async fn revoke(
         tokens.revoke_at_vendor(&connection).await;
     }
     let view = with_conn(db, move |conn| {
-        conn.transaction(|conn| {
+        conn.write_transaction(|conn| {
             if connection.status != Status::Revoked {
                 connections::revoke(conn, &connection, Channel::Api)?;
                 audit(

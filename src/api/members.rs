@@ -13,7 +13,6 @@ use crate::store::api_keys::Scope;
 use crate::store::members::{self, Member};
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{NaiveDateTime, Utc};
-use diesel::Connection;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -75,7 +74,7 @@ pub async fn create(
     let key = user_key(&body.0.user_key)?;
     let rid = request_id(&req);
     let member = with_conn(db, move |conn| {
-        conn.transaction(|conn| {
+        conn.write_transaction(|conn| {
             let member = match members::create(conn, &ring, &caller.portal, &key) {
                 Err(crate::store::StoreError::Conflict) => {
                     return Err(ApiError::Conflict(
@@ -145,7 +144,7 @@ pub async fn erase(
     let key = user_key(&path.into_inner())?;
     let rid = request_id(&req);
     let member = with_conn(db, move |conn| {
-        conn.transaction(|conn| {
+        conn.write_transaction(|conn| {
             let member = members::find(conn, &ring, &caller.portal, &key)?;
             members::erase(conn, &member.id)?;
             audit(

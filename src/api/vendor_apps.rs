@@ -11,7 +11,6 @@ use crate::store::api_keys::Scope;
 use crate::store::vendor_apps::VendorApp;
 use crate::store::vendor_apps::{self, NewVendorApp};
 use actix_web::{web, HttpRequest, HttpResponse};
-use diesel::Connection;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -135,7 +134,7 @@ pub async fn create(
     validate(&body)?;
     let rid = request_id(&req);
     let app = with_conn(db, move |conn| {
-        conn.transaction(|conn| {
+        conn.write_transaction(|conn| {
             let scopes = body.scopes.clone().unwrap_or_default();
             let new = NewVendorApp {
                 vendor: &body.vendor,
@@ -208,7 +207,7 @@ pub async fn delete(
     let id = path.into_inner();
     let rid = request_id(&req);
     with_conn(db, move |conn| {
-        conn.transaction(|conn| {
+        conn.write_transaction(|conn| {
             vendor_apps::delete(conn, &caller.portal, &id)?;
             audit(
                 conn,

@@ -14,6 +14,11 @@ pub mod schema;
 pub use migrate::{pending_migrations, run_migrations};
 pub use pool::{open, Database, DbError, PooledConn};
 
+/// One SQLite writer of this process at a time (see
+/// [`AnyConnection::write_transaction`]); parking_lot's mutex hands over fairly
+/// under contention, which std's does not promise.
+static SQLITE_WRITERS: parking_lot::Mutex<()> = parking_lot::Mutex::new(());
+
 /// A connection to whichever backend the configuration names.
 #[derive(diesel::MultiConnection)]
 pub enum AnyConnection {
@@ -26,6 +31,43 @@ impl AnyConnection {
         match self {
             Self::Postgresql(_) => "postgres",
             Self::Sqlite(_) => "sqlite",
+        }
+    }
+
+    /// A transaction that will write. On SQLite it begins with `BEGIN IMMEDIATE`, so
+    /// it takes the write lock at the start (a plain, deferred transaction that reads
+    /// first fails with "database is locked" when it upgrades while another writer
+    /// holds the lock), and the writers of this process queue on an eventually fair
+    /// in-process lock first: SQLite's busy handler only polls, and under a steady
+    /// stream of writes one writer can lose every poll until `busy_timeout`.
+    /// On PostgreSQL, and when already inside a transaction, it is `transaction`.
+    pub fn write_transaction<T, E, F>(&mut self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut Self) -> Result<T, E>,
+        E: From<diesel::result::Error>,
+    {
+        use diesel::connection::{AnsiTransactionManager, TransactionManager};
+        use diesel::Connection;
+        let Self::Sqlite(inner) = self else {
+            return self.transaction(f);
+        };
+        let depth =
+            AnsiTransactionManager::transaction_manager_status_mut(inner).transaction_depth()?;
+        if depth.is_some() {
+            return self.transaction(f);
+        }
+        let _writer = SQLITE_WRITERS.lock();
+        AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
+        // From here on as diesel's own `transaction`: commit on Ok, roll back on Err.
+        match f(self) {
+            Ok(value) => {
+                <Self as TransactionManager<Self>>::commit_transaction(self)?;
+                Ok(value)
+            }
+            Err(error) => match <Self as TransactionManager<Self>>::rollback_transaction(self) {
+                Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(error),
+                Err(rollback) => Err(rollback.into()),
+            },
         }
     }
 }

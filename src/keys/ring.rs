@@ -50,7 +50,7 @@ impl KeyRing {
     pub fn unlock(conn: &mut AnyConnection, master: SecretKey) -> Result<Self, KeyError> {
         let mut rows = load_rows(conn)?;
         if rows.is_empty() {
-            let created = conn.transaction(|conn| {
+            let created = conn.write_transaction(|conn| {
                 insert_entry(conn, &master, KEK, &SecretKey::generate(1))?;
                 insert_entry(conn, &master, INDEX, &SecretKey::generate(1))
             });
@@ -180,7 +180,7 @@ impl KeyRing {
             if batch.is_empty() {
                 break;
             }
-            rewrapped += conn.transaction(|conn| {
+            rewrapped += conn.write_transaction(|conn| {
                 let mut n = 0;
                 for (member, old) in &batch {
                     n += member_keys::rewrap(conn, self, member, to_u32(*old), &next)?;

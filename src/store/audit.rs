@@ -102,7 +102,7 @@ fn entry_hash(prev: &[u8], e: &Event) -> Vec<u8> {
 /// Append an entry. Call it inside the transaction of the change it records, so the
 /// change and its record commit together.
 pub fn append(conn: &mut AnyConnection, new: &NewEvent<'_>) -> Result<i64, StoreError> {
-    conn.transaction(|conn| {
+    conn.write_transaction(|conn| {
         diesel::update(audit_head::table.find(1))
             .set(audit_head::seq.eq(audit_head::seq + 1))
             .execute(conn)?;

@@ -117,7 +117,7 @@ pub fn redeem(
     page_ttl: Duration,
 ) -> Result<Result<String, LinkRefused>, StoreError> {
     let now = chrono::Utc::now().naive_utc();
-    conn.transaction(|conn| {
+    conn.write_transaction(|conn| {
         let row: Option<(String, NaiveDateTime, Option<NaiveDateTime>)> = connect_sessions::table
             .filter(connect_sessions::token_hash.eq(digest(token)))
             .select((
@@ -263,7 +263,7 @@ pub fn take_authorization(
 ) -> Result<Result<PendingAuthorization, StateRefused>, StoreError> {
     let hash = digest(state);
     let now = chrono::Utc::now().naive_utc();
-    conn.transaction(|conn| {
+    conn.write_transaction(|conn| {
         type Row = (String, String, String, String, Vec<u8>, NaiveDateTime);
         let row: Option<Row> = oauth_states::table
             .find(&hash)

@@ -16,7 +16,6 @@ use crate::domain::{MemberId, PortalId};
 use crate::keys::{member_key, KeyRing};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::Connection as _;
 use secrecy::{ExposeSecret, SecretString};
 
 /// `active`, `reauth_required` or `revoked`.
@@ -242,7 +241,7 @@ pub fn connect(
     channel: Channel,
 ) -> Result<Connection, StoreError> {
     let now = chrono::Utc::now().naive_utc();
-    conn.transaction(|conn| {
+    conn.write_transaction(|conn| {
         let existing = find(conn, member, grant.vendor)?;
         let id = match &existing {
             Some(c) => {
@@ -326,7 +325,7 @@ pub fn set_data_types(
     data_types: &[String],
     channel: Channel,
 ) -> Result<(), StoreError> {
-    conn.transaction(|conn| {
+    conn.write_transaction(|conn| {
         diesel::update(connections::table.find(&connection.id))
             .set((
                 connections::data_types.eq(json_list(data_types)),
@@ -352,7 +351,7 @@ pub fn revoke(
     connection: &Connection,
     channel: Channel,
 ) -> Result<(), StoreError> {
-    conn.transaction(|conn| {
+    conn.write_transaction(|conn| {
         diesel::delete(connection_tokens::table.find(&connection.id)).execute(conn)?;
         diesel::update(connections::table.find(&connection.id))
             .set((
@@ -382,7 +381,7 @@ pub fn mark_reauth_required(
     conn: &mut AnyConnection,
     connection: &Connection,
 ) -> Result<(), StoreError> {
-    conn.transaction(|conn| {
+    conn.write_transaction(|conn| {
         diesel::delete(connection_tokens::table.find(&connection.id)).execute(conn)?;
         diesel::update(connections::table.find(&connection.id))
             .set((

@@ -139,7 +139,7 @@ pub fn append_chunk(
 ) -> Result<(), StoreError> {
     let row = chunk_row(id, resource_type, seq);
     let sealed = seal(key, &Aad::new(CHUNKS, &row, None), ndjson);
-    conn.transaction(|conn| {
+    conn.write_transaction(|conn| {
         let live = diesel::update(exports::table.find(id))
             .set(exports::updated_at.eq(chrono::Utc::now().naive_utc()))
             .execute(conn)?;
@@ -220,7 +220,7 @@ pub fn chunk(
 
 /// Delete an export of `portal` and its files.
 pub fn delete(conn: &mut AnyConnection, portal: &PortalId, id: &str) -> Result<(), StoreError> {
-    conn.transaction(|conn| {
+    conn.write_transaction(|conn| {
         let n = diesel::delete(
             exports::table
                 .find(id)

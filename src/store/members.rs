@@ -51,7 +51,7 @@ pub fn create(
         created_at: chrono::Utc::now().naive_utc(),
     };
     let data_key = SecretKey::generate(crate::keys::DATA_KEY_VERSION);
-    conn.transaction(|conn| {
+    conn.write_transaction(|conn| {
         diesel::insert_into(members::table)
             .values((
                 members::id.eq(member.id.as_str()),
@@ -121,7 +121,7 @@ pub fn get(conn: &mut AnyConnection, ring: &KeyRing, id: &MemberId) -> Result<Me
 /// with the key is unreadable from then on.
 pub fn erase(conn: &mut AnyConnection, id: &MemberId) -> Result<(), StoreError> {
     use crate::db::schema::member_keys;
-    conn.transaction(|conn| {
+    conn.write_transaction(|conn| {
         diesel::delete(member_keys::table.find(id.as_str())).execute(conn)?;
         let n = diesel::delete(members::table.find(id.as_str())).execute(conn)?;
         if n == 0 {

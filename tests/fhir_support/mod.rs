@@ -16,6 +16,11 @@ pub fn at(s: &str) -> DateTime<FixedOffset> {
     DateTime::parse_from_rfc3339(s).unwrap()
 }
 
+/// An observation id as the normaliser makes them: of the member and the identifier.
+pub fn obs_id(member: &str, ident: &str) -> String {
+    hex_id(&format!("{member}\n{ident}"))
+}
+
 pub fn hex_id(s: &str) -> String {
     use sha2::Digest;
     hex(&sha2::Sha256::digest(s.as_bytes())[..16])
@@ -51,6 +56,7 @@ pub fn heart_rate(member: &str, when: &str, bpm: f64) -> NewObservation {
     r["effectiveDateTime"] = json!(when);
     r["valueQuantity"] = json!({"value": bpm, "unit": "/min", "system": "http://unitsofmeasure.org", "code": "/min"});
     new_obs(
+        member,
         ident,
         "8867-4",
         "heart_rate",
@@ -82,6 +88,7 @@ pub fn steps(member: &str, day: &str, n: u32) -> NewObservation {
     r["valueQuantity"] =
         json!({"value": n, "unit": "/d", "system": "http://unitsofmeasure.org", "code": "/d"});
     new_obs(
+        member,
         ident,
         "41950-7",
         "steps",
@@ -105,6 +112,7 @@ pub fn weight(member: &str, when: &str, kg: f64) -> NewObservation {
     r["valueQuantity"] =
         json!({"value": kg, "unit": "kg", "system": "http://unitsofmeasure.org", "code": "kg"});
     new_obs(
+        member,
         ident,
         "29463-7",
         "body_weight",
@@ -115,7 +123,9 @@ pub fn weight(member: &str, when: &str, kg: f64) -> NewObservation {
     )
 }
 
+#[allow(clippy::too_many_arguments)] // a fixture builder: each argument is one field
 pub fn new_obs(
+    member: &str,
     ident: String,
     code: &str,
     data_type: &str,
@@ -125,7 +135,7 @@ pub fn new_obs(
     resource: Value,
 ) -> NewObservation {
     NewObservation {
-        id: hex_id(&ident),
+        id: obs_id(member, &ident),
         identifier: ident,
         codes: vec![
             (LOINC.into(), code.into()),
@@ -171,6 +181,7 @@ pub fn validate_files(files: &[std::path::PathBuf]) {
 
 pub struct Setup {
     pub hub: Hub,
+    pub portal_a: String,
     pub key_a: String,
     pub key_b: String,
     pub member: String,
@@ -192,13 +203,33 @@ pub fn setup(db: &TestDb) -> Setup {
     assert_eq!(s, 201, "{m}");
     let member = m["member_id"].as_str().unwrap().to_owned();
     let (pool, ring) = db.open(&test_master_key());
-    let mut conn = pool.conn().unwrap();
-    let granted = vec!["steps".to_owned(), "heart_rate".to_owned()];
+    connect_demo(&pool, &ring, &portal_a, &member, &["steps", "heart_rate"]);
+    Setup {
+        hub,
+        portal_a,
+        key_a,
+        key_b,
+        member,
+        db: pool,
+        ring,
+    }
+}
+
+/// Connect `member` of `portal` to the demo vendor with `granted` data types.
+pub fn connect_demo(
+    db: &tributary::db::Database,
+    ring: &tributary::keys::KeyRing,
+    portal: &str,
+    member: &str,
+    granted: &[&str],
+) {
+    let granted: Vec<String> = granted.iter().map(|t| (*t).to_owned()).collect();
+    let mut conn = db.conn().unwrap();
     connections::connect(
         &mut conn,
-        &ring,
-        &PortalId::parse(&portal_a).unwrap(),
-        &MemberId::parse(&member).unwrap(),
+        ring,
+        &PortalId::parse(portal).unwrap(),
+        &MemberId::parse(member).unwrap(),
         &connections::Grant {
             vendor: "demo",
             data_types: &granted,
@@ -214,23 +245,19 @@ pub fn setup(db: &TestDb) -> Setup {
         connections::Channel::Hub,
     )
     .unwrap();
-    Setup {
-        hub,
-        key_a,
-        key_b,
-        member,
-        db: pool,
-        ring,
-    }
 }
 
 impl Setup {
     pub fn upsert(&self, batch: &[NewObservation]) -> UpsertReport {
+        self.upsert_for(&self.member, batch)
+    }
+
+    pub fn upsert_for(&self, member: &str, batch: &[NewObservation]) -> UpsertReport {
         let mut conn = self.db.conn().unwrap();
         upsert_batch(
             &mut conn,
             &self.ring,
-            &MemberId::parse(&self.member).unwrap(),
+            &MemberId::parse(member).unwrap(),
             batch,
         )
         .unwrap()

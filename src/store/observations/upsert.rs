@@ -77,11 +77,10 @@ pub fn upsert_batch(
     member: &MemberId,
     batch: &[NewObservation],
 ) -> Result<UpsertReport, StoreError> {
-    conn.transaction(|conn| {
-        // Write first: on SQLite this takes the write lock at the start, so two
-        // writers queue on busy_timeout instead of failing on a lock upgrade
-        // ("database is locked"); on PostgreSQL it locks the member's row, so two
-        // batches of one member never race to insert the same new identifier.
+    conn.write_transaction(|conn| {
+        // Lock the member's row first: on PostgreSQL two batches of one member then
+        // never race to insert the same new identifier (SQLite's write transaction
+        // already holds the database's write lock).
         let locked = diesel::update(members::table.find(member.as_str()))
             .set(members::observation_max_span.eq(members::observation_max_span))
             .execute(conn)?;
