@@ -118,8 +118,10 @@ fn start_hub(url: &str) -> (Child, String) {
     (child, format!("http://{addr}"))
 }
 
-/// (VmRSS, VmHWM) of a process, in MiB.
-fn memory_mib(pid: u32) -> (f64, f64) {
+/// (VmRSS, VmHWM, RssAnon) of a process, in MiB. SQLite's memory map counts in
+/// VmRSS as shared file pages (once per pooled connection that touched them);
+/// RssAnon is the process's own memory.
+fn memory_mib(pid: u32) -> (f64, f64, f64) {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let field = |name: &str| {
         status
@@ -129,7 +131,7 @@ fn memory_mib(pid: u32) -> (f64, f64) {
             .and_then(|kb| kb.parse::<f64>().ok())
             .map_or(0.0, |kb| kb / 1024.0)
     };
-    (field("VmRSS:"), field("VmHWM:"))
+    (field("VmRSS:"), field("VmHWM:"), field("RssAnon:"))
 }
 
 fn main() {
@@ -149,7 +151,7 @@ fn main() {
 
     let (mut hub, base) = start_hub(&url);
     let pid = hub.id();
-    let (rss_idle, _) = memory_mib(pid);
+    let (rss_idle, _, anon_idle) = memory_mib(pid);
     let first_day = set.first_day;
     let days = a.days;
     let members = Arc::new(set.members);
@@ -175,7 +177,7 @@ fn main() {
         Duration::from_secs(a.seconds),
         next_url,
     );
-    let (rss, hwm) = memory_mib(pid);
+    let (rss, hwm, anon) = memory_mib(pid);
     let _ = hub.kill();
     let _ = hub.wait();
 
@@ -196,7 +198,8 @@ fn main() {
         figures.entries as f64 / figures.latencies.len().max(1) as f64
     );
     println!(
-        "server memory: RSS {rss_idle:.0} MiB idle, {rss:.0} MiB after the run, peak {hwm:.0} MiB"
+        "server memory: RSS {rss_idle:.0} MiB idle, {rss:.0} MiB after the run, peak {hwm:.0} MiB; \
+         anonymous (own) {anon_idle:.0} MiB idle, {anon:.0} MiB after the run"
     );
 }
 

@@ -210,6 +210,10 @@ pub fn authenticate(
     };
     let now = chrono::Utc::now().naive_utc();
     let stale = now - chrono::Duration::seconds(LAST_USED_RESOLUTION_SECS);
+    // Most requests read only: an UPDATE, even of no row, takes SQLite's write lock.
+    if key.last_used_at.is_some_and(|t| t >= stale) {
+        return Ok(Some(key));
+    }
     diesel::update(api_keys::table.find(&key.id))
         .filter(
             api_keys::last_used_at
