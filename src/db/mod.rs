@@ -41,6 +41,8 @@ impl AnyConnection {
     /// in-process lock first: SQLite's busy handler only polls, and under a steady
     /// stream of writes one writer can lose every poll until `busy_timeout`.
     /// On PostgreSQL, and when already inside a transaction, it is `transaction`.
+    /// Inside one, never open a write transaction on a second SQLite connection: the
+    /// in-process lock is not re-entrant, so that would wait for itself.
     pub fn write_transaction<T, E, F>(&mut self, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut Self) -> Result<T, E>,

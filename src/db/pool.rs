@@ -35,10 +35,10 @@ pub struct Database {
     sqlite_path: Option<PathBuf>,
 }
 
-/// Opens connections for the pool; the one place that knows each backend's set-up.
 /// The part of a SQLite database file read through a memory map.
 const SQLITE_MMAP_BYTES: u64 = 1 << 30;
 
+/// Opens connections for the pool; the one place that knows each backend's set-up.
 #[derive(Debug)]
 pub struct Manager {
     target: Target,
