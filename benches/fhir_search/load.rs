@@ -167,6 +167,18 @@ pub fn ensure(
             .collect()
     });
     let observations = stored.load(Ordering::Relaxed);
+    // As an operator would after a bulk load: planner statistics, and on PostgreSQL
+    // a vacuum (visibility map and hint bits set once, not by the first readers).
+    {
+        use diesel::RunQueryDsl;
+        let mut conn = db.conn().expect("a connection");
+        let sql = if backend == "postgres" {
+            "VACUUM ANALYZE"
+        } else {
+            "ANALYZE"
+        };
+        diesel::sql_query(sql).execute(&mut conn).expect(sql);
+    }
     let meta = Meta {
         members,
         days,

@@ -48,8 +48,20 @@ pub fn member_key(
         .ok_or_else(|| KeyError::MissingMemberKey {
             member: member.to_owned(),
         })?;
-    let kek = ring.kek(conn, to_u32(version))?;
-    let bytes = open(&kek, &aad(member), &wrapped)?;
+    unwrap_member_key(conn, ring, member, version, &wrapped)
+}
+
+/// The member's data key from its stored row (`kek_version`, `wrapped`), read by
+/// the caller, e.g. joined into a query it makes anyway.
+pub fn unwrap_member_key(
+    conn: &mut AnyConnection,
+    ring: &KeyRing,
+    member: &str,
+    kek_version: i32,
+    wrapped: &[u8],
+) -> Result<SecretKey, KeyError> {
+    let kek = ring.kek(conn, to_u32(kek_version))?;
+    let bytes = open(&kek, &aad(member), wrapped)?;
     Ok(SecretKey::from_slice(DATA_KEY_VERSION, &bytes)?)
 }
 

@@ -19,7 +19,7 @@ mod member_keys;
 mod ring;
 
 pub use master::load_master_key;
-pub use member_keys::{member_key, store_member_key, DATA_KEY_VERSION};
+pub use member_keys::{member_key, store_member_key, unwrap_member_key, DATA_KEY_VERSION};
 pub use ring::{KeyRing, Rotation};
 
 use crate::crypto::CryptoError;

@@ -29,10 +29,10 @@ pub use upsert::{upsert_batch, NewObservation, UpsertReport};
 
 use super::StoreError;
 use crate::crypto::{keyed_hash, open, Aad, SecretKey};
-use crate::db::schema::{connections, members, observations};
+use crate::db::schema::{connections, member_keys, members, observations};
 use crate::db::AnyConnection;
 use crate::domain::{MemberId, PortalId};
-use crate::keys::{member_key, KeyRing};
+use crate::keys::{unwrap_member_key, KeyRing};
 use chrono::{DateTime, SecondsFormat, Utc};
 use diesel::prelude::*;
 
@@ -110,14 +110,20 @@ pub fn access(
     portal: &PortalId,
     member: &MemberId,
 ) -> Result<MemberAccess, StoreError> {
-    let max_span: i64 = members::table
-        .find(member.as_str())
+    // One round trip for the member, its portal and its wrapped key.
+    let (max_span, kek_version, wrapped): (i64, i32, Vec<u8>) = members::table
+        .inner_join(member_keys::table)
+        .filter(members::id.eq(member.as_str()))
         .filter(members::portal_id.eq(portal.as_str()))
-        .select(members::observation_max_span)
+        .select((
+            members::observation_max_span,
+            member_keys::kek_version,
+            member_keys::wrapped,
+        ))
         .first(conn)
         .optional()?
         .ok_or(StoreError::NotFound)?;
-    let key = member_key(conn, ring, member.as_str())?;
+    let key = unwrap_member_key(conn, ring, member.as_str(), kek_version, &wrapped)?;
     let grants = grants(conn, member, false)?;
     Ok(MemberAccess {
         member: member.clone(),
