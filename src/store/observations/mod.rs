@@ -110,21 +110,32 @@ pub fn access(
     portal: &PortalId,
     member: &MemberId,
 ) -> Result<MemberAccess, StoreError> {
-    // One round trip for the member, its portal and its wrapped key.
-    let (max_span, kek_version, wrapped): (i64, i32, Vec<u8>) = members::table
+    // One round trip for the member, its portal, its wrapped key and its
+    // connections (one row per connection; one row with no connection at all).
+    type AccessRow = (i64, i32, Vec<u8>, Option<(String, String, String)>);
+    let rows: Vec<AccessRow> = members::table
         .inner_join(member_keys::table)
+        .left_join(connections::table)
         .filter(members::id.eq(member.as_str()))
         .filter(members::portal_id.eq(portal.as_str()))
         .select((
             members::observation_max_span,
             member_keys::kek_version,
             member_keys::wrapped,
+            (
+                connections::vendor,
+                connections::status,
+                connections::data_types,
+            )
+                .nullable(),
         ))
-        .first(conn)
-        .optional()?
-        .ok_or(StoreError::NotFound)?;
+        .load(conn)?;
+    let (max_span, kek_version, wrapped) = match rows.first() {
+        Some((span, version, wrapped, _)) => (*span, *version, wrapped.clone()),
+        None => return Err(StoreError::NotFound),
+    };
     let key = unwrap_member_key(conn, ring, member.as_str(), kek_version, &wrapped)?;
-    let grants = grants(conn, member, false)?;
+    let grants = live_grants(rows.into_iter().filter_map(|r| r.3), false)?;
     Ok(MemberAccess {
         member: member.clone(),
         portal: portal.clone(),
@@ -149,6 +160,14 @@ fn grants(
             connections::data_types,
         ))
         .load(conn)?;
+    live_grants(rows.into_iter(), active_only)
+}
+
+/// The grants of connection rows (vendor, status, data types).
+fn live_grants(
+    rows: impl Iterator<Item = (String, String, String)>,
+    active_only: bool,
+) -> Result<Vec<String>, StoreError> {
     let mut out = Vec::new();
     for (vendor, status, types) in rows {
         let live = if active_only {
