@@ -8,8 +8,9 @@
 //! values in the holes; the output is the same, byte for byte, as building each
 //! typed Observation afresh and serialising it (`golden_tests` pins it).
 
+use super::codes::{self, Spec};
 use super::observation::{self, Shape, Template};
-use super::{codes::Spec, Context, NormalizeError, Normalized};
+use super::{Context, NormalizeError, Normalized};
 use tributary_connectors::{sample, Metric, Sample, Value};
 
 /// Templates kept at most; a batch with more distinct (row, vendor code, device)
@@ -90,6 +91,23 @@ impl<'c> Normalizer<'c> {
                 },
             }),
         }
+    }
+
+    /// The template of a sample's own Observation: its metric's spec for `unit`, its
+    /// vendor code and its device.
+    pub(super) fn sample_template(
+        &mut self,
+        sample: &Sample,
+        unit: &str,
+        shape: Shape,
+    ) -> Result<&Template, NormalizeError> {
+        let spec = codes::spec_of(sample.metric, unit);
+        self.template(
+            spec,
+            shape,
+            Some(&sample.vendor_code),
+            sample.device.as_ref(),
+        )
     }
 
     /// The template of (`spec`, `shape`, `vendor_code`, `device`), built on first use.

@@ -404,13 +404,7 @@ pub(super) fn single(
     q: &sample::Quantity,
 ) -> Result<Normalized, NormalizeError> {
     let ctx = n.ctx;
-    let spec = codes::spec_of(sample.metric, &q.unit);
-    let t = n.template(
-        spec,
-        Shape::Quantity,
-        Some(&sample.vendor_code),
-        sample.device.as_ref(),
-    )?;
+    let t = n.sample_template(sample, &q.unit, Shape::Quantity)?;
     let value = t.number(sample.metric.id(), q)?;
     let identifier = identifier_of(ctx, sample, &q.value, &q.unit);
     t.render(ctx, sample, identifier, &[value])
@@ -424,13 +418,7 @@ pub(super) fn blood_pressure(
     diastolic: &sample::Quantity,
 ) -> Result<Normalized, NormalizeError> {
     let ctx = n.ctx;
-    let spec = codes::spec_of(sample.metric, &systolic.unit);
-    let t = n.template(
-        spec,
-        Shape::BloodPressure,
-        Some(&sample.vendor_code),
-        sample.device.as_ref(),
-    )?;
+    let t = n.sample_template(sample, &systolic.unit, Shape::BloodPressure)?;
     let metric = sample.metric.id();
     let values = [t.number(metric, systolic)?, t.number(metric, diastolic)?];
     let value = format!("{}/{}", systolic.value, diastolic.value);

@@ -43,13 +43,7 @@ pub(super) fn normalize(
         .collect::<Result<Vec<_>, _>>()?;
     let activity = activity(&n.ctx.vendor, &w.activity)?;
     let ctx = n.ctx;
-    let spec = codes::spec_of(sample.metric, "");
-    let t = n.template(
-        spec,
-        Shape::Panel,
-        Some(&sample.vendor_code),
-        sample.device.as_ref(),
-    )?;
+    let t = n.sample_template(sample, "", Shape::Panel)?;
     let panel = observation::finish_typed(ctx, t, sample, panel_identifier, |o| {
         o.value = Some(ObservationValue::CodeableConcept(activity));
         o.has_member = refs;
