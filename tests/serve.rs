@@ -181,6 +181,9 @@ fn in_flight_requests_finish_after_sigterm() {
     let db = TestDb::new(Backend::Postgres);
     let hub = Hub::start(db.path(), &serve_env(&db));
     assert_eq!(hub.get("/readyz").status(), 200);
+    // Past the pool's alive-bypass window, so that the readiness check's checkout
+    // tests its connection, finds it closed and waits for a new one.
+    std::thread::sleep(std::time::Duration::from_millis(600));
     let _restore = make_database_unreachable(&db);
     let url = hub.url("/readyz");
     let started = std::time::Instant::now();
@@ -204,4 +207,51 @@ fn in_flight_requests_finish_after_sigterm() {
         "it was not in flight"
     );
     assert!(status.success(), "{status:?}");
+}
+
+/// The pool hands out a connection that answered in the last half second without
+/// checking it first. One the server has closed since then fails its one query, is
+/// dropped, and the next checkout gets a live connection; one idle for longer is
+/// checked on checkout and never handed out dead.
+#[test]
+fn a_connection_the_server_closed_is_replaced() {
+    use diesel::sql_types::Integer;
+    use diesel::RunQueryDsl;
+    use std::time::Duration;
+    #[derive(diesel::QueryableByName)]
+    struct Pid {
+        #[diesel(sql_type = Integer)]
+        pid: i32,
+    }
+    let db = TestDb::new(Backend::Postgres);
+    let mut settings = db.settings(&test_master_key());
+    settings.database.pool_size = 1;
+    let (pool, _) = tributary::db::open(&settings.database).unwrap();
+    let pid = |conn: &mut tributary::db::AnyConnection| {
+        diesel::sql_query("SELECT pg_backend_pid() AS pid")
+            .get_result::<Pid>(conn)
+            .map(|p| p.pid)
+    };
+    let terminate = |pid: i32| {
+        admin_conn()
+            .batch_execute(&format!("SELECT pg_terminate_backend({pid})"))
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+    };
+
+    // Within the bypass window: one failure, then a new connection.
+    let first = pid(&mut pool.conn().unwrap()).unwrap();
+    terminate(first);
+    assert!(
+        pid(&mut pool.conn().unwrap()).is_err(),
+        "the closed connection was reused"
+    );
+    let second = pid(&mut pool.conn().unwrap()).expect("a fresh connection");
+    assert_ne!(first, second);
+
+    // Idle past the window: checked on checkout, so no failure at all.
+    terminate(second);
+    std::thread::sleep(Duration::from_millis(600));
+    let third = pid(&mut pool.conn().unwrap()).expect("checked and replaced on checkout");
+    assert_ne!(second, third);
 }
