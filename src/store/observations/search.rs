@@ -13,9 +13,12 @@ use crate::store::StoreError;
 use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::Bool;
+use std::collections::HashSet;
+use std::hash::{Hash, Hasher};
+use std::sync::LazyLock;
 
 /// A FHIR search prefix.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Prefix {
     Eq,
     Ge,
@@ -39,7 +42,7 @@ pub struct Token {
     pub code: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
 pub enum Sort {
     #[default]
     DateAsc,
@@ -84,12 +87,7 @@ macro_rules! common_filters {
     ($q:expr, $access:expr, $search:expr, $start:expr, $id:expr) => {{
         let mut q = $q
             .filter(observations::member_id.eq($access.member.as_str().to_owned()))
-            .filter(
-                observations::vendor
-                    .concat("/")
-                    .concat(observations::data_type)
-                    .eq_any($access.grants.clone()),
-            );
+            .filter(any_grant(&$access.grants));
         for b in &$search.dates {
             let (low, high, span) = (b.low, b.high, $access.max_span);
             q = match b.prefix {
@@ -105,6 +103,10 @@ macro_rules! common_filters {
                 Prefix::Le => q.filter($start.lt(high)),
                 Prefix::Lt => q.filter($start.lt(low)),
             };
+        }
+        if !cacheable($access.grants.len(), $search) {
+            // A literal makes diesel plan this statement afresh instead of keeping it.
+            q = q.filter(sql::<Bool>("TRUE"));
         }
         for b in &$search.last_updated {
             q = q.filter(point(b));
@@ -153,17 +155,40 @@ fn like_escape(s: &str) -> String {
         .replace('_', "\\_")
 }
 
+/// The conditions OR-ed (false for none; callers do not filter on an empty list).
+fn any_of<QS: 'static>(conds: impl Iterator<Item = Cond<QS>>) -> Cond<QS> {
+    conds
+        .reduce(|a, b| Box::new(a.or(b)))
+        .unwrap_or_else(|| Box::new(sql::<Bool>("1 = 0")))
+}
+
+/// The observation's `vendor/data_type` is one of `grants`. Equalities rather than
+/// `IN (…)`, which diesel never keeps as a prepared statement on SQLite.
+fn any_grant<QS>(grants: &[String]) -> Cond<QS>
+where
+    observations::vendor: SelectableExpression<QS> + AppearsOnTable<QS>,
+    observations::data_type: SelectableExpression<QS> + AppearsOnTable<QS>,
+    QS: 'static,
+{
+    any_of(grants.iter().map(|g| -> Cond<QS> {
+        Box::new(
+            observations::vendor
+                .concat("/")
+                .concat(observations::data_type)
+                .eq(g.clone()),
+        )
+    }))
+}
+
 fn any_category<QS>(codes: &[String]) -> Cond<QS>
 where
     observations::categories: SelectableExpression<QS> + AppearsOnTable<QS>,
     QS: 'static,
 {
-    let mut cond: Cond<QS> = Box::new(sql::<Bool>("1 = 0"));
-    for c in codes {
+    any_of(codes.iter().map(|c| -> Cond<QS> {
         let pattern = format!("% {} %", like_escape(c));
-        cond = Box::new(cond.or(observations::categories.like(pattern).escape('\\')));
-    }
-    cond
+        Box::new(observations::categories.like(pattern).escape('\\'))
+    }))
 }
 
 fn any_code<QS>(tokens: &[Token]) -> Cond<QS>
@@ -172,19 +197,52 @@ where
     observation_codes::system: SelectableExpression<QS> + AppearsOnTable<QS>,
     QS: 'static,
 {
-    let mut cond: Cond<QS> = Box::new(sql::<Bool>("1 = 0"));
-    for t in tokens {
-        let one: Cond<QS> = match &t.system {
+    any_of(tokens.iter().map(|t| -> Cond<QS> {
+        match &t.system {
             Some(s) => Box::new(
                 observation_codes::code
                     .eq(t.code.clone())
                     .and(observation_codes::system.eq(s.clone())),
             ),
             None => Box::new(observation_codes::code.eq(t.code.clone())),
-        };
-        cond = Box::new(cond.or(one));
+        }
+    }))
+}
+
+/// How many search shapes a process keeps as prepared statements.
+///
+/// Diesel keeps each distinct statement text prepared on the connection that ran it,
+/// with no bound, and a search's text depends on what the caller asked (how many
+/// codes, which date prefixes, ...). So the first `CACHED_SHAPES` shapes this
+/// process sees are kept; any other shape is planned per request. Real clients
+/// use a handful of shapes; a client inventing shapes costs planning time, not memory.
+const CACHED_SHAPES: usize = 64;
+
+static SHAPES: LazyLock<parking_lot::Mutex<HashSet<u64>>> =
+    LazyLock::new(|| parking_lot::Mutex::new(HashSet::new()));
+
+/// Whether this search's statement may be kept prepared (see [`CACHED_SHAPES`]).
+fn cacheable(grants: usize, search: &Search) -> bool {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for t in &search.codes {
+        t.system.is_some().hash(&mut h);
     }
-    cond
+    search.codes.len().hash(&mut h);
+    search.categories.len().hash(&mut h);
+    for b in &search.dates {
+        b.prefix.hash(&mut h);
+    }
+    search.dates.len().hash(&mut h);
+    for b in &search.last_updated {
+        b.prefix.hash(&mut h);
+    }
+    search.last_updated.len().hash(&mut h);
+    search.sort.hash(&mut h);
+    search.after.is_some().hash(&mut h);
+    grants.hash(&mut h);
+    let shape = h.finish();
+    let mut shapes = SHAPES.lock();
+    shapes.contains(&shape) || (shapes.len() < CACHED_SHAPES && shapes.insert(shape))
 }
 
 /// One page of `access`'s observations matching `search`.
@@ -193,6 +251,12 @@ pub fn search(
     access: &MemberAccess,
     search: &Search,
 ) -> Result<Page, StoreError> {
+    if access.grants.is_empty() {
+        return Ok(Page {
+            resources: Vec::new(),
+            next: None,
+        });
+    }
     let rows: Vec<(i64, Row)> = if search.codes.is_empty() {
         let q = common_filters!(
             observations::table.into_boxed::<MultiBackend>(),
@@ -243,4 +307,23 @@ fn page(
         }
     }
     Ok(Page { resources, next })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_bounded_number_of_shapes_is_kept_prepared() {
+        let search = Search::default();
+        // Grant counts no real member has, so other tests' shapes do not interfere.
+        let shapes: Vec<usize> = (10_000..10_000 + 2 * CACHED_SHAPES).collect();
+        let first: Vec<bool> = shapes.iter().map(|&g| cacheable(g, &search)).collect();
+        assert!(first.iter().any(|kept| !kept), "every shape was kept");
+        assert!(SHAPES.lock().len() <= CACHED_SHAPES);
+        // A kept shape stays kept; one refused stays refused.
+        for (&g, &kept) in shapes.iter().zip(&first) {
+            assert_eq!(cacheable(g, &search), kept, "shape {g}");
+        }
+    }
 }
