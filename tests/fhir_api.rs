@@ -135,6 +135,27 @@ on_both_backends! {
         let (st, oo) = s.fhir("trb_nope", "/Observation/x");
         assert_eq!(st, 401);
         validate(&[oo]);
+        // Search authenticates on its own path (one query with the member's access):
+        // a bad key is refused before anything, even before a bad parameter is named;
+        // a key without `data:read` is refused whatever the query.
+        let search = format!("/Observation?patient={}", s.member);
+        for path in [search.as_str(), "/Observation?bogus=1"] {
+            let (st, oo) = s.fhir("trb_nope", path);
+            assert_eq!(st, 401, "{path}: {oo}");
+            validate(&[oo]);
+        }
+        let out = run(db.path(), &db.env(), &["portal", "key", "create", "--portal", &s.portal_a, "--scopes", "members:write"]);
+        assert!(out.status.success());
+        let writer: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let writer = writer["api_key"].as_str().unwrap();
+        for path in [search.as_str(), "/Observation?bogus=1"] {
+            let (st, oo) = s.fhir(writer, path);
+            assert_eq!(st, 403, "{path}: {oo}");
+            validate(&[oo]);
+        }
+        let (st, oo) = s.fhir(&s.key_a, "/Observation?bogus=1");
+        assert_eq!(st, 400);
+        assert!(oo.to_string().contains("bogus"), "{oo}");
         let (st, cs) = s.fhir(&s.key_a, "/metadata");
         assert_eq!(st, 200);
         assert_eq!(cs["fhirVersion"], "4.0.1");

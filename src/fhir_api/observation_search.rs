@@ -8,14 +8,14 @@
 
 use super::outcome::FhirError;
 use super::params::{self, DEFAULT_COUNT};
-use super::{fhir_text, reader, with_conn, BASE};
+use super::{fhir_text, with_conn, BASE};
 use crate::db::Database;
 use crate::domain::MemberId;
-use crate::http::auth::Caller;
+use crate::http::auth::Credentials;
 use crate::http::error::ApiError;
 use crate::keys::KeyRing;
+use crate::store::api_keys::Scope;
 use crate::store::observations::{self, Page, Search, Sort};
-use crate::store::StoreError;
 use crate::vendors::Vendors;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -161,26 +161,41 @@ fn bundle(base: &str, query: &str, parsed: &Parsed, page: Page) -> Result<String
     Ok(out)
 }
 
+/// Authentication, the member's access (one round trip for both), the scope check
+/// and the search share one pooled connection and one blocking-thread hop: this is
+/// the API's hottest path.
 pub async fn search(
-    caller: Result<Caller, ApiError>,
+    credentials: Credentials,
     req: HttpRequest,
     db: web::Data<Database>,
     ring: web::Data<KeyRing>,
     vendors: web::Data<Vendors>,
 ) -> Result<HttpResponse, FhirError> {
-    let caller = reader(caller).await?;
     let query = req.query_string().to_owned();
-    let parsed = parse(&query, lenient(&req))?;
-    let (search, patient) = (parsed.search.clone(), parsed.patient.clone());
-    let page = with_conn(db, move |conn| {
-        match observations::access(conn, &ring, &caller.portal, &patient) {
-            Ok(access) => Ok(observations::search(conn, &access, &search)?),
-            Err(StoreError::NotFound) => Ok(Page {
+    let parsed = parse(&query, lenient(&req));
+    let (parsed, page) = with_conn(db, move |conn| {
+        let parsed = match parsed {
+            Ok(parsed) => parsed,
+            Err(invalid) => {
+                // Who is asking comes first: a stranger learns nothing, not even
+                // that the query is wrong.
+                let caller = credentials.authenticate(conn)?;
+                caller.require_in(conn, Scope::DataRead)?;
+                return Err(invalid);
+            }
+        };
+        let (caller, access) =
+            credentials.authenticate_with_member(conn, &ring, &parsed.patient)?;
+        caller.require_in(conn, Scope::DataRead)?;
+        let page = match access {
+            Some(access) => observations::search(conn, &access, &parsed.search)?,
+            // Another portal's member, or none: nothing matches.
+            None => Page {
                 resources: Vec::new(),
                 next: None,
-            }),
-            Err(e) => Err(e.into()),
-        }
+            },
+        };
+        Ok((parsed, page))
     })
     .await?;
     let base = vendors.public(BASE);

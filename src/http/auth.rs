@@ -6,9 +6,11 @@
 //! is filtered by `caller.portal`, so another portal's objects are simply not found.
 
 use super::error::ApiError;
-use crate::db::Database;
-use crate::domain::PortalId;
+use crate::db::{AnyConnection, Database};
+use crate::domain::{MemberId, PortalId};
+use crate::keys::KeyRing;
 use crate::store::api_keys::{self, ApiKey, Scope};
+use crate::store::observations::{self, MemberAccess};
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use governor::clock::{Clock, DefaultClock};
@@ -54,22 +56,29 @@ impl Caller {
                 .db
                 .conn()
                 .map_err(|e| ApiError::database_unavailable(&e))?;
-            crate::store::audit::append(
-                &mut conn,
-                &crate::store::audit::NewEvent {
-                    portal: Some(&denied.portal),
-                    actor_type: crate::store::audit::ActorType::ApiKey,
-                    actor_id: &denied.key.id,
-                    action: &denied.route,
-                    target_type: "scope",
-                    target_id: Some(scope.as_str()),
-                    outcome: "denied",
-                    request_id: denied.request_id.as_deref(),
-                },
-            )
-            .map_err(ApiError::from)
+            denied.require_in(&mut conn, scope)
         })
-        .await??;
+        .await?
+    }
+
+    /// [`Caller::require`] on a connection the caller already holds.
+    pub fn require_in(&self, conn: &mut AnyConnection, scope: Scope) -> Result<(), ApiError> {
+        if self.key.allows(scope) {
+            return Ok(());
+        }
+        crate::store::audit::append(
+            conn,
+            &crate::store::audit::NewEvent {
+                portal: Some(&self.portal),
+                actor_type: crate::store::audit::ActorType::ApiKey,
+                actor_id: &self.key.id,
+                action: &self.route,
+                target_type: "scope",
+                target_id: Some(scope.as_str()),
+                outcome: "denied",
+                request_id: self.request_id.as_deref(),
+            },
+        )?;
         Err(ApiError::Forbidden {
             scope: scope.as_str(),
         })
@@ -116,42 +125,100 @@ fn bearer(req: &HttpRequest) -> Option<SecretString> {
         .then(|| SecretString::from(token.trim().to_owned()))
 }
 
+/// What a request presents, not yet checked: the bearer token and the facts an
+/// audit entry needs. A handler that makes one database call anyway takes this and
+/// calls [`Credentials::authenticate`] inside it, so the key lookup shares that
+/// call's connection and blocking-thread hop instead of taking its own.
+pub struct Credentials {
+    token: Option<SecretString>,
+    route: String,
+    request_id: Option<String>,
+    db: Option<web::Data<Database>>,
+    limiter: Option<web::Data<ApiLimiter>>,
+}
+
+impl Credentials {
+    /// The [`Caller`] behind these credentials: the key exists, is not revoked and is
+    /// within its rate limit.
+    pub fn authenticate(self, conn: &mut AnyConnection) -> Result<Caller, ApiError> {
+        let token = self.token.as_ref().ok_or(ApiError::Unauthorized)?;
+        let key = api_keys::authenticate(conn, token)?.ok_or(ApiError::Unauthorized)?;
+        self.caller(key)
+    }
+
+    /// [`Credentials::authenticate`], and `member` opened for reading in the same
+    /// round trip (`None` when the caller's portal has no such member).
+    pub fn authenticate_with_member(
+        self,
+        conn: &mut AnyConnection,
+        ring: &KeyRing,
+        member: &MemberId,
+    ) -> Result<(Caller, Option<MemberAccess>), ApiError> {
+        let token = self.token.as_ref().ok_or(ApiError::Unauthorized)?;
+        let (key, access) = observations::authenticate_and_access(conn, ring, token, member)?
+            .ok_or(ApiError::Unauthorized)?;
+        Ok((self.caller(key)?, access))
+    }
+
+    /// The caller of a key found live: within its rate limit.
+    fn caller(self, key: ApiKey) -> Result<Caller, ApiError> {
+        let db = self
+            .db
+            .ok_or_else(|| ApiError::internal(&"database not configured"))?;
+        if let Some(limiter) = &self.limiter {
+            limiter.check(&key.id)?;
+        }
+        Ok(Caller {
+            portal: key.portal_id.clone(),
+            key,
+            route: self.route,
+            request_id: self.request_id,
+            db,
+        })
+    }
+}
+
+impl FromRequest for Credentials {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(Ok(Credentials {
+            token: bearer(req),
+            route: format!(
+                "{} {}",
+                req.method(),
+                req.match_pattern().unwrap_or_else(|| "?".into())
+            ),
+            request_id: request_id(req),
+            db: req.app_data::<web::Data<Database>>().cloned(),
+            limiter: req.app_data::<web::Data<ApiLimiter>>().cloned(),
+        }))
+    }
+}
+
 impl FromRequest for Caller {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let token = bearer(req);
-        let route = format!(
-            "{} {}",
-            req.method(),
-            req.match_pattern().unwrap_or_else(|| "?".into())
-        );
-        let request_id = request_id(req);
-        let db = req.app_data::<web::Data<Database>>().cloned();
-        let limiter = req.app_data::<web::Data<ApiLimiter>>().cloned();
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let credentials = Credentials::from_request(req, payload).into_inner();
         Box::pin(async move {
-            let token = token.ok_or(ApiError::Unauthorized)?;
-            let db = db.ok_or_else(|| ApiError::internal(&"database not configured"))?;
-            let pool = db.clone();
-            let key = web::block(move || {
+            let credentials = credentials?;
+            if credentials.token.is_none() {
+                return Err(ApiError::Unauthorized);
+            }
+            let pool = credentials
+                .db
+                .clone()
+                .ok_or_else(|| ApiError::internal(&"database not configured"))?;
+            web::block(move || {
                 let mut conn = pool
                     .conn()
                     .map_err(|e| ApiError::database_unavailable(&e))?;
-                api_keys::authenticate(&mut conn, &token).map_err(ApiError::from)
+                credentials.authenticate(&mut conn)
             })
-            .await??
-            .ok_or(ApiError::Unauthorized)?;
-            if let Some(limiter) = limiter {
-                limiter.check(&key.id)?;
-            }
-            Ok(Caller {
-                portal: key.portal_id.clone(),
-                key,
-                route,
-                request_id,
-                db,
-            })
+            .await?
         })
     }
 }

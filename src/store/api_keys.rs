@@ -108,7 +108,7 @@ impl ApiKey {
     }
 }
 
-type Row = (
+pub(crate) type Row = (
     String,
     String,
     String,
@@ -118,7 +118,7 @@ type Row = (
     Option<NaiveDateTime>,
 );
 
-const COLUMNS: (
+pub(crate) const COLUMNS: (
     api_keys::id,
     api_keys::portal_id,
     api_keys::prefix,
@@ -136,7 +136,7 @@ const COLUMNS: (
     api_keys::revoked_at,
 );
 
-fn from_row(row: Row) -> Result<ApiKey, StoreError> {
+pub(crate) fn from_row(row: Row) -> Result<ApiKey, StoreError> {
     let (id, portal_id, prefix, scopes, created_at, last_used_at, revoked_at) = row;
     Ok(ApiKey {
         portal_id: PortalId::parse(&portal_id)
@@ -195,12 +195,11 @@ pub fn authenticate(
     conn: &mut AnyConnection,
     presented: &SecretString,
 ) -> Result<Option<ApiKey>, StoreError> {
-    let presented = presented.expose_secret();
-    if !presented.starts_with(KEY_PREFIX) || presented.len() > 128 {
+    let Some(hash) = lookup_hash(presented) else {
         return Ok(None);
-    }
+    };
     let row: Option<Row> = api_keys::table
-        .filter(api_keys::secret_hash.eq(hash(presented)))
+        .filter(api_keys::secret_hash.eq(hash))
         .filter(api_keys::revoked_at.is_null())
         .select(COLUMNS)
         .first(conn)
@@ -208,11 +207,24 @@ pub fn authenticate(
     let Some(key) = row.map(from_row).transpose()? else {
         return Ok(None);
     };
+    touch(conn, &key)?;
+    Ok(Some(key))
+}
+
+/// The stored hash a presented secret is found by; `None` for text that cannot be a
+/// key (so it is not looked up at all).
+pub(crate) fn lookup_hash(presented: &SecretString) -> Option<Vec<u8>> {
+    let presented = presented.expose_secret();
+    (presented.starts_with(KEY_PREFIX) && presented.len() <= 128).then(|| hash(presented))
+}
+
+/// Record that `key` was just used, unless its stored time is recent enough: most
+/// requests read only, and an UPDATE, even of no row, takes SQLite's write lock.
+pub(crate) fn touch(conn: &mut AnyConnection, key: &ApiKey) -> Result<(), StoreError> {
     let now = chrono::Utc::now().naive_utc();
     let stale = now - chrono::Duration::seconds(LAST_USED_RESOLUTION_SECS);
-    // Most requests read only: an UPDATE, even of no row, takes SQLite's write lock.
     if key.last_used_at.is_some_and(|t| t >= stale) {
-        return Ok(Some(key));
+        return Ok(());
     }
     diesel::update(api_keys::table.find(&key.id))
         .filter(
@@ -222,7 +234,7 @@ pub fn authenticate(
         )
         .set(api_keys::last_used_at.eq(now))
         .execute(conn)?;
-    Ok(Some(key))
+    Ok(())
 }
 
 /// Every key of `portal`, newest first.

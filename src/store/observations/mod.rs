@@ -27,9 +27,10 @@ pub use search::{search, Cursor, DateBound, Page, Prefix, Search, Sort, Token};
 pub use served::Served;
 pub use upsert::{upsert_batch, NewObservation, UpsertReport};
 
+use super::api_keys::{self, ApiKey};
 use super::StoreError;
 use crate::crypto::{keyed_hash, open, Aad, SecretKey};
-use crate::db::schema::{connections, member_keys, members, observations};
+use crate::db::schema::{self, connections, member_keys, members, observations};
 use crate::db::AnyConnection;
 use crate::domain::{MemberId, PortalId};
 use crate::keys::{unwrap_member_key, KeyRing};
@@ -112,37 +113,106 @@ pub fn access(
 ) -> Result<MemberAccess, StoreError> {
     // One round trip for the member, its portal, its wrapped key and its
     // connections (one row per connection; one row with no connection at all).
-    type AccessRow = (i64, i32, Vec<u8>, Option<(String, String, String)>);
     let rows: Vec<AccessRow> = members::table
         .inner_join(member_keys::table)
         .left_join(connections::table)
         .filter(members::id.eq(member.as_str()))
         .filter(members::portal_id.eq(portal.as_str()))
         .select((
-            members::observation_max_span,
-            member_keys::kek_version,
-            member_keys::wrapped,
-            (
-                connections::vendor,
-                connections::status,
-                connections::data_types,
-            )
-                .nullable(),
+            members::observation_max_span.nullable(),
+            member_keys::kek_version.nullable(),
+            member_keys::wrapped.nullable(),
+            CONNECTION.nullable(),
         ))
         .load(conn)?;
-    let (max_span, kek_version, wrapped) = match rows.first() {
-        Some((span, version, wrapped, _)) => (*span, *version, wrapped.clone()),
-        None => return Err(StoreError::NotFound),
+    open_access(conn, ring, portal, member, rows)?.ok_or(StoreError::NotFound)
+}
+
+/// [`api_keys::authenticate`](super::api_keys::authenticate) and [`access`] in one
+/// round trip, for the API's hottest path (search): the live key matching
+/// `presented` (`None`: no such key), and `member` opened if it belongs to the key's
+/// portal (`None` otherwise). The key's use is recorded as `authenticate` does.
+pub fn authenticate_and_access(
+    conn: &mut AnyConnection,
+    ring: &KeyRing,
+    presented: &secrecy::SecretString,
+    member: &MemberId,
+) -> Result<Option<(ApiKey, Option<MemberAccess>)>, StoreError> {
+    let Some(hash) = api_keys::lookup_hash(presented) else {
+        return Ok(None);
+    };
+    let rows: Vec<(api_keys::Row, AccessRow)> = schema::api_keys::table
+        .left_join(
+            members::table.on(members::portal_id
+                .eq(schema::api_keys::portal_id)
+                .and(members::id.eq(member.as_str().to_owned()))),
+        )
+        .left_join(member_keys::table.on(member_keys::member_id.eq(members::id)))
+        .left_join(connections::table.on(connections::member_id.eq(members::id)))
+        .filter(schema::api_keys::secret_hash.eq(hash))
+        .filter(schema::api_keys::revoked_at.is_null())
+        .select((
+            api_keys::COLUMNS,
+            (
+                members::observation_max_span.nullable(),
+                member_keys::kek_version.nullable(),
+                member_keys::wrapped.nullable(),
+                CONNECTION.nullable(),
+            ),
+        ))
+        .load(conn)?;
+    let Some((key_row, _)) = rows.first() else {
+        return Ok(None);
+    };
+    let key = api_keys::from_row(key_row.clone())?;
+    api_keys::touch(conn, &key)?;
+    let portal = key.portal_id.clone();
+    let access = open_access(conn, ring, &portal, member, rows.into_iter().map(|r| r.1))?;
+    Ok(Some((key, access)))
+}
+
+/// A member's row joined to its key and connections, each part absent when the
+/// member (or its key) is not there.
+type AccessRow = (
+    Option<i64>,
+    Option<i32>,
+    Option<Vec<u8>>,
+    Option<(String, String, String)>,
+);
+
+const CONNECTION: (
+    connections::vendor,
+    connections::status,
+    connections::data_types,
+) = (
+    connections::vendor,
+    connections::status,
+    connections::data_types,
+);
+
+/// Unwrap the data key and collect the grants of a member's access rows; `None`
+/// when the rows hold no member with a key.
+fn open_access(
+    conn: &mut AnyConnection,
+    ring: &KeyRing,
+    portal: &PortalId,
+    member: &MemberId,
+    rows: impl IntoIterator<Item = AccessRow>,
+) -> Result<Option<MemberAccess>, StoreError> {
+    let mut rows = rows.into_iter().peekable();
+    let (max_span, kek_version, wrapped) = match rows.peek() {
+        Some((Some(span), Some(version), Some(wrapped), _)) => (*span, *version, wrapped.clone()),
+        _ => return Ok(None),
     };
     let key = unwrap_member_key(conn, ring, member.as_str(), kek_version, &wrapped)?;
-    let grants = live_grants(rows.into_iter().filter_map(|r| r.3), false)?;
-    Ok(MemberAccess {
+    let grants = live_grants(rows.filter_map(|r| r.3), false)?;
+    Ok(Some(MemberAccess {
         member: member.clone(),
         portal: portal.clone(),
         key,
         grants,
         max_span,
-    })
+    }))
 }
 
 /// The member's `vendor/data_type` grants: of active connections only when
@@ -154,11 +224,7 @@ fn grants(
 ) -> Result<Vec<String>, StoreError> {
     let rows: Vec<(String, String, String)> = connections::table
         .filter(connections::member_id.eq(member.as_str()))
-        .select((
-            connections::vendor,
-            connections::status,
-            connections::data_types,
-        ))
+        .select(CONNECTION)
         .load(conn)?;
     live_grants(rows.into_iter(), active_only)
 }
