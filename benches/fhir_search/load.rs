@@ -67,8 +67,9 @@ fn settings(url: &str, master_key: &str) -> Settings {
 fn drop_database(url: &str, backend: &str) {
     if backend == "postgres" {
         use diesel::{Connection, RunQueryDsl};
-        let admin = format!("{}/postgres", url.rsplit_once('/').map_or(url, |(b, _)| b));
-        let mut c = diesel::PgConnection::establish(&admin).expect("PostgreSQL");
+        let mut admin = url::Url::parse(url).expect("a PostgreSQL URL");
+        admin.set_path("postgres");
+        let mut c = diesel::PgConnection::establish(admin.as_str()).expect("PostgreSQL");
         diesel::sql_query("DROP DATABASE IF EXISTS tributary_bench_search WITH (FORCE)")
             .execute(&mut c)
             .expect("drop the bench database");
@@ -187,7 +188,11 @@ pub fn ensure(
         first_day,
         observations,
     };
-    std::fs::write(meta_path(backend), serde_json::to_vec(&meta).expect("json")).expect("meta");
+    let path = meta_path(backend);
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).expect("the bench folder");
+    }
+    std::fs::write(path, serde_json::to_vec(&meta).expect("json")).expect("meta");
     DataSet {
         api_key,
         members: ids,

@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo bench --bench fhir_search -- [--backend postgres|sqlite] [--members N]
-//!     [--days D] [--clients C] [--seconds S] [--reload]
+//!     [--days D] [--clients C] [--seconds S] [--pool-size N] [--reload]
 //! ```
 //!
 //! Defaults follow issue 5: PostgreSQL with 1,000 members × 365 days × 10 metrics
@@ -33,6 +33,8 @@ struct Args {
     clients: usize,
     seconds: u64,
     reload: bool,
+    /// `[database] pool_size` of the hub; `None`: the hub's default.
+    pool_size: Option<u32>,
 }
 
 fn args() -> Args {
@@ -43,6 +45,7 @@ fn args() -> Args {
         clients: 32,
         seconds: 30,
         reload: false,
+        pool_size: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -54,6 +57,7 @@ fn args() -> Args {
             "--clients" => a.clients = value().parse().expect("--clients: a number"),
             "--seconds" => a.seconds = value().parse().expect("--seconds: a number"),
             "--reload" => a.reload = true,
+            "--pool-size" => a.pool_size = Some(value().parse().expect("--pool-size: a number")),
             "--bench" => {} // cargo bench passes this to harness = false targets
             other => panic!("unknown argument {other}"),
         }
@@ -69,8 +73,10 @@ fn database_url(backend: &str) -> String {
         "postgres" => {
             let admin = std::env::var("TRIBUTARY_TEST_POSTGRES_URL")
                 .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-            let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
-            format!("{base}/tributary_bench_search")
+            // Same server and options (`?sslmode=…`), the bench's own database.
+            let mut url = url::Url::parse(&admin).expect("TRIBUTARY_TEST_POSTGRES_URL: a URL");
+            url.set_path("tributary_bench_search");
+            url.to_string()
         }
         "sqlite" => {
             let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench");
@@ -82,15 +88,16 @@ fn database_url(backend: &str) -> String {
 }
 
 /// `tributary serve` on a free port, with a rate limit that does not throttle the run.
-fn start_hub(url: &str) -> (Child, String) {
+fn start_hub(url: &str, pool_size: Option<u32>) -> (Child, String) {
     let dir = std::env::temp_dir().join(format!("tributary-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("a temporary directory");
     let config = dir.join("bench.toml");
-    std::fs::write(
-        &config,
-        "[api]\nrate_limit_per_second = 1000000\nrate_limit_burst = 1000000\n",
-    )
-    .expect("the bench config");
+    let mut text =
+        "[api]\nrate_limit_per_second = 1000000\nrate_limit_burst = 1000000\n".to_owned();
+    if let Some(n) = pool_size {
+        text.push_str(&format!("[database]\npool_size = {n}\n"));
+    }
+    std::fs::write(&config, text).expect("the bench config");
     let mut child = Command::new(env!("CARGO_BIN_EXE_tributary"))
         .current_dir(&dir)
         .args(["--config", &config.to_string_lossy(), "serve"])
@@ -149,7 +156,7 @@ fn main() {
         started.elapsed()
     );
 
-    let (mut hub, base) = start_hub(&url);
+    let (mut hub, base) = start_hub(&url, a.pool_size);
     let pid = hub.id();
     let (rss_idle, _, anon_idle) = memory_mib(pid);
     let first_day = set.first_day;
