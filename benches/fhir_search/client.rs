@@ -1,6 +1,13 @@
 //! The load generator: `clients` concurrent keep-alive HTTP clients, each sending
 //! one request after another for a fixed time, every latency recorded.
 //!
+//! Closed loop (no rate): each client sends its next request when the last one is
+//! answered, so the server is always saturated and latency is mostly queueing (with
+//! 32 in flight, latency = 32 / throughput). Open loop (`rate`, requests/s in all):
+//! each client sends on a fixed schedule, and latency counts from the scheduled
+//! time, so a slow answer also charges the requests it delayed (no coordinated
+//! omission, as wrk2 measures).
+//!
 //! One current-thread runtime drives all clients, so the client takes as little of
 //! the machine's two cores from the server as it can.
 
@@ -39,6 +46,7 @@ pub fn run(
     clients: usize,
     warmup: Duration,
     duration: Duration,
+    rate: Option<f64>,
     next_url: Arc<dyn Fn(usize, u64) -> String + Send + Sync>,
 ) -> Figures {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -53,8 +61,8 @@ pub fn run(
             .expect("an HTTP client");
         let auth = format!("Bearer {api_key}");
         // Warm-up: connections opened, caches and pools filled; not measured.
-        let _ = phase(&http, &auth, clients, warmup, next_url.clone()).await;
-        phase(&http, &auth, clients, duration, next_url).await
+        let _ = phase(&http, &auth, clients, warmup, rate, next_url.clone()).await;
+        phase(&http, &auth, clients, duration, rate, next_url).await
     })
 }
 
@@ -63,9 +71,13 @@ async fn phase(
     auth: &str,
     clients: usize,
     duration: Duration,
+    rate: Option<f64>,
     next_url: Arc<dyn Fn(usize, u64) -> String + Send + Sync>,
 ) -> Figures {
     let start = Instant::now();
+    // Open loop: client `c` sends its n-th request at `start + (c / clients + n) ×
+    // interval`, the clients' schedules spread evenly over one interval.
+    let interval = rate.map(|r| Duration::from_secs_f64(clients as f64 / r));
     let deadline = start + duration;
     let tasks: Vec<_> = (0..clients)
         .map(|c| {
@@ -75,10 +87,21 @@ async fn phase(
             async move {
                 let mut latencies = Vec::new();
                 let (mut errors, mut entries, mut n) = (0usize, 0usize, 0u64);
-                while Instant::now() < deadline {
+                loop {
+                    let sent = match interval {
+                        Some(i) => {
+                            let at =
+                                start + i.mul_f64(c as f64 / clients as f64) + i.mul_f64(n as f64);
+                            tokio::time::sleep_until(at.into()).await;
+                            at
+                        }
+                        None => Instant::now(),
+                    };
+                    if sent >= deadline {
+                        break;
+                    }
                     let url = next_url(c, n);
                     n += 1;
-                    let sent = Instant::now();
                     let answer = http.get(&url).header("Authorization", &auth).send().await;
                     let ok = match answer {
                         Ok(r) if r.status().is_success() => match r.bytes().await {

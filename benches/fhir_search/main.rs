@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo bench --bench fhir_search -- [--backend postgres|sqlite] [--members N]
-//!     [--days D] [--clients C] [--seconds S] [--pool-size N] [--reload]
+//!     [--days D] [--clients C] [--seconds S] [--rate R] [--pool-size N] [--reload]
 //! ```
 //!
 //! Defaults follow issue 5: PostgreSQL with 1,000 members × 365 days × 10 metrics
@@ -35,6 +35,8 @@ struct Args {
     reload: bool,
     /// `[database] pool_size` of the hub; `None`: the hub's default.
     pool_size: Option<u32>,
+    /// Open loop at this many requests/s in all; `None`: closed loop.
+    rate: Option<f64>,
 }
 
 fn args() -> Args {
@@ -46,6 +48,7 @@ fn args() -> Args {
         seconds: 30,
         reload: false,
         pool_size: None,
+        rate: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -57,6 +60,7 @@ fn args() -> Args {
             "--clients" => a.clients = value().parse().expect("--clients: a number"),
             "--seconds" => a.seconds = value().parse().expect("--seconds: a number"),
             "--reload" => a.reload = true,
+            "--rate" => a.rate = Some(value().parse().expect("--rate: requests per second")),
             "--pool-size" => a.pool_size = Some(value().parse().expect("--pool-size: a number")),
             "--bench" => {} // cargo bench passes this to harness = false targets
             other => panic!("unknown argument {other}"),
@@ -182,14 +186,18 @@ fn main() {
         a.clients,
         Duration::from_secs(5),
         Duration::from_secs(a.seconds),
+        a.rate,
         next_url,
     );
     let (rss, hwm, anon) = memory_mib(pid);
     let _ = hub.kill();
     let _ = hub.wait();
 
+    let mode = a.rate.map_or("closed loop".to_owned(), |r| {
+        format!("open loop at {r:.0}/s")
+    });
     println!(
-        "search, {} clients, {:.0?}: {} requests, {} errors, {:.0} requests/s",
+        "search, {} clients, {mode}, {:.0?}: {} requests, {} errors, {:.0} requests/s",
         a.clients,
         figures.elapsed,
         figures.requests,
