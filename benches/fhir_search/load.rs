@@ -84,6 +84,34 @@ fn drop_database(url: &str, backend: &str) {
     }
 }
 
+/// PostgreSQL's `shared_buffers` and the size of what the search reads (the
+/// observations, their code index and the id index), for the report: when the
+/// buffers are smaller, most page reads are copies from the OS cache.
+pub fn postgres_buffers(url: &str) -> String {
+    use diesel::sql_types::Text;
+    use diesel::{Connection, QueryableByName, RunQueryDsl};
+    #[derive(QueryableByName)]
+    struct Sizes {
+        #[diesel(sql_type = Text)]
+        buffers: String,
+        #[diesel(sql_type = Text)]
+        searched: String,
+    }
+    let mut c = diesel::PgConnection::establish(url).expect("PostgreSQL");
+    let s: Sizes = diesel::sql_query(
+        "SELECT current_setting('shared_buffers') AS buffers, \
+         pg_size_pretty(pg_relation_size('observations') \
+           + pg_relation_size('observation_codes_search') \
+           + pg_relation_size('observations_id_hash')) AS searched",
+    )
+    .get_result(&mut c)
+    .expect("buffer and relation sizes");
+    format!(
+        "postgres: shared_buffers {}; observations + code index + id index {}",
+        s.buffers, s.searched
+    )
+}
+
 /// The data set, loaded now unless an identical one is already there.
 pub fn ensure(
     url: &str,
