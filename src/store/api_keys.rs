@@ -220,21 +220,49 @@ pub(crate) fn lookup_hash(presented: &SecretString) -> Option<Vec<u8>> {
 
 /// Record that `key` was just used, unless its stored time is recent enough: most
 /// requests read only, and an UPDATE, even of no row, takes SQLite's write lock.
+///
+/// When the stored time goes stale, every request in flight with that key sees it
+/// at once; only the first of this process writes, through
+/// [`AnyConnection::write_transaction`]. Before, each of them sent its own UPDATE,
+/// and on SQLite they queued on the busy handler's sleeps: once a minute, searches
+/// stalled for a quarter of a second (issue 5, benches/fhir_search).
 pub(crate) fn touch(conn: &mut AnyConnection, key: &ApiKey) -> Result<(), StoreError> {
     let now = chrono::Utc::now().naive_utc();
     let stale = now - chrono::Duration::seconds(LAST_USED_RESOLUTION_SECS);
-    if key.last_used_at.is_some_and(|t| t >= stale) {
+    if key.last_used_at.is_some_and(|t| t >= stale) || !first_to_touch(&key.id) {
         return Ok(());
     }
-    diesel::update(api_keys::table.find(&key.id))
-        .filter(
-            api_keys::last_used_at
-                .is_null()
-                .or(api_keys::last_used_at.lt(stale)),
-        )
-        .set(api_keys::last_used_at.eq(now))
-        .execute(conn)?;
+    conn.write_transaction(|conn| {
+        diesel::update(api_keys::table.find(&key.id))
+            .filter(
+                api_keys::last_used_at
+                    .is_null()
+                    .or(api_keys::last_used_at.lt(stale)),
+            )
+            .set(api_keys::last_used_at.eq(now))
+            .execute(conn)
+    })?;
     Ok(())
+}
+
+/// Whether this request is the first of the process to touch key `id` in the last
+/// `LAST_USED_RESOLUTION_SECS`; records it if so.
+fn first_to_touch(id: &str) -> bool {
+    use std::collections::HashMap;
+    use std::sync::LazyLock;
+    use std::time::{Duration, Instant};
+    static TOUCHED: LazyLock<parking_lot::Mutex<HashMap<String, Instant>>> =
+        LazyLock::new(Default::default);
+    let window = Duration::from_secs(LAST_USED_RESOLUTION_SECS.unsigned_abs());
+    let mut touched = TOUCHED.lock();
+    if touched.get(id).is_some_and(|at| at.elapsed() < window) {
+        return false;
+    }
+    if touched.len() >= 4096 {
+        touched.retain(|_, at| at.elapsed() < window);
+    }
+    touched.insert(id.to_owned(), Instant::now());
+    true
 }
 
 /// Every key of `portal`, newest first.
@@ -262,4 +290,20 @@ pub fn revoke(conn: &mut AnyConnection, portal: &PortalId, key_id: &str) -> Resu
         .set(api_keys::revoked_at.eq(chrono::Utc::now().naive_utc()))
         .execute(conn)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_request_per_key_and_window_writes_the_last_use() {
+        let (a, b) = (
+            uuid::Uuid::new_v4().to_string(),
+            uuid::Uuid::new_v4().to_string(),
+        );
+        assert!(first_to_touch(&a));
+        assert!(!first_to_touch(&a), "a second request in the window");
+        assert!(first_to_touch(&b), "another key");
+    }
 }
