@@ -225,8 +225,10 @@ pub(crate) fn lookup_hash(presented: &SecretString) -> Option<Vec<u8>> {
 /// at once; only the first of this process writes, through
 /// [`AnyConnection::write_transaction`] (before, each of them sent its own UPDATE
 /// outside the writers' queue). On SQLite, under the search bench, the searches in
-/// flight still stall together for about 250 ms when this one write happens; the
-/// cause is not found yet (issue 5 closing note, stop 18).
+/// flight still stall together when this one write happens: after a commit, each
+/// pooled connection's next read unmaps its whole memory map of the file (SQLite's
+/// `pagerBeginReadTransaction`), and those munmaps run one after another (issue 5
+/// closing note, stop 18).
 pub(crate) fn touch(conn: &mut AnyConnection, key: &ApiKey) -> Result<(), StoreError> {
     let now = chrono::Utc::now().naive_utc();
     let stale = now - chrono::Duration::seconds(LAST_USED_RESOLUTION_SECS);
