@@ -40,6 +40,9 @@ pub struct Database {
 
 /// The part of a SQLite database file read through a memory map: all of it, up to
 /// the 64 GiB that `.cargo/config.toml` builds SQLite to allow (its own cap is 2 GiB).
+/// Known cost: after any commit, each connection's next read unmaps its whole map
+/// (SQLite's `pagerBeginReadTransaction`), so the first write after a long read-only
+/// spell stalls concurrent reads while the pooled connections unmap in turn (issue 5).
 const SQLITE_MMAP_BYTES: u64 = 64 << 30;
 
 /// A connection whose last query succeeded this recently is handed out without the
