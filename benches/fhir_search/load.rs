@@ -339,3 +339,45 @@ fn sample(metric: Metric, member: usize, day: NaiveDate) -> Sample {
         vendor_record_id: Some(format!("{member}-{}-{day}", metric.id())),
     }
 }
+
+/// Writes while the search runs, as a sync would: every `every`, the first
+/// member's ten values of the last day change, stored through the ingest path
+/// (each an `amended` version, so the data set keeps its size), one commit per
+/// data type. Runs until `stop`; returns the number of writes and the slowest.
+pub fn ingest_while(
+    url: &str,
+    master_key: &str,
+    set: &DataSet,
+    days: u32,
+    every: std::time::Duration,
+    stop: &std::sync::atomic::AtomicBool,
+) -> (usize, std::time::Duration) {
+    let (db, ring) = tributary::app::open_storage(&settings(url, master_key)).expect("storage");
+    let day = set.first_day + Days::new(u64::from(days.saturating_sub(1)));
+    let (mut writes, mut slowest) = (0usize, std::time::Duration::ZERO);
+    while !stop.load(Ordering::Relaxed) {
+        std::thread::sleep(every);
+        let member = MemberId::parse(&set.members[0]).expect("a member id");
+        let value = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() % 1_000_000);
+        let started = std::time::Instant::now();
+        let mut conn = db.conn().expect("a connection");
+        for (metric, _) in METRICS {
+            let mut s = sample(metric, 0, day);
+            // A value that differs from the stored one on every write.
+            s.value = Value::Quantity(Quantity {
+                value: value.to_string(),
+                unit: match s.value {
+                    Value::Quantity(q) => q.unit,
+                    _ => unreachable!("bench samples are quantities"),
+                },
+            });
+            tributary::ingest::store_samples(&mut conn, &ring, &member, "demo", metric.id(), &[s])
+                .expect("stored");
+        }
+        slowest = slowest.max(started.elapsed());
+        writes += 1;
+    }
+    (writes, slowest)
+}

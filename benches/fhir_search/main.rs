@@ -4,7 +4,8 @@
 //!
 //! ```text
 //! cargo bench --bench fhir_search -- [--backend postgres|sqlite] [--members N]
-//!     [--days D] [--clients C] [--seconds S] [--rate R] [--pool-size N] [--reload]
+//!     [--days D] [--clients C] [--seconds S] [--rate R] [--pool-size N]
+//!     [--ingest-every MS] [--reload]
 //! ```
 //!
 //! Defaults follow issue 5: PostgreSQL with 1,000 members × 365 days × 10 metrics
@@ -16,6 +17,11 @@
 //! On PostgreSQL the report gives `shared_buffers` beside the size of what the search
 //! reads: with the default 128 MB most page reads are copies from the OS cache, and
 //! the tail latency shows it (README, PostgreSQL).
+//!
+//! `--ingest-every MS` writes while the search runs, as a sync does: every MS
+//! milliseconds one member's ten values of a day change (ten commits, from another
+//! process). On SQLite each commit makes every pooled connection of the hub drop
+//! its memory map at its next read, so this is the case that shows the cost.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -41,6 +47,8 @@ struct Args {
     pool_size: Option<u32>,
     /// Open loop at this many requests/s in all; `None`: closed loop.
     rate: Option<f64>,
+    /// Write while searching, every this many milliseconds; `None`: no writes.
+    ingest_every: Option<u64>,
 }
 
 fn args() -> Args {
@@ -53,6 +61,7 @@ fn args() -> Args {
         reload: false,
         pool_size: None,
         rate: None,
+        ingest_every: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -65,6 +74,9 @@ fn args() -> Args {
             "--seconds" => a.seconds = value().parse().expect("--seconds: a number"),
             "--reload" => a.reload = true,
             "--rate" => a.rate = Some(value().parse().expect("--rate: requests per second")),
+            "--ingest-every" => {
+                a.ingest_every = Some(value().parse().expect("--ingest-every: milliseconds"));
+            }
             "--pool-size" => a.pool_size = Some(value().parse().expect("--pool-size: a number")),
             "--bench" => {} // cargo bench passes this to harness = false targets
             other => panic!("unknown argument {other}"),
@@ -167,6 +179,27 @@ fn main() {
     let (mut hub, base) = start_hub(&url, a.pool_size);
     let pid = hub.id();
     let (rss_idle, _, anon_idle) = memory_mib(pid);
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = a.ingest_every.map(|ms| {
+        let (url, stop) = (url.clone(), stop.clone());
+        let set = load::DataSet {
+            api_key: String::new(),
+            members: set.members.clone(),
+            first_day: set.first_day,
+            observations: set.observations,
+        };
+        let days = a.days;
+        std::thread::spawn(move || {
+            load::ingest_while(
+                &url,
+                MASTER_KEY,
+                &set,
+                days,
+                Duration::from_millis(ms),
+                &stop,
+            )
+        })
+    });
     let first_day = set.first_day;
     let days = a.days;
     let members = Arc::new(set.members);
@@ -193,6 +226,8 @@ fn main() {
         a.rate,
         next_url,
     );
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let writes = writer.map(|w| w.join().expect("the writer"));
     let (rss, hwm, anon) = memory_mib(pid);
     let _ = hub.kill();
     let _ = hub.wait();
@@ -216,6 +251,12 @@ fn main() {
         ms(figures.percentile(100.0)),
         figures.entries as f64 / figures.latencies.len().max(1) as f64
     );
+    if let Some((n, slowest)) = writes {
+        println!(
+            "writes while searching: {n} (10 commits each), slowest {:.1} ms",
+            ms(slowest)
+        );
+    }
     if a.backend == "postgres" {
         println!("{}", load::postgres_buffers(&url));
     }
