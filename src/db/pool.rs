@@ -38,12 +38,18 @@ pub struct Database {
     sqlite_path: Option<PathBuf>,
 }
 
-/// The part of a SQLite database file read through a memory map: all of it, up to
-/// the 64 GiB that `.cargo/config.toml` builds SQLite to allow (its own cap is 2 GiB).
-/// Known cost: after any commit, each connection's next read unmaps its whole map
-/// (SQLite's `pagerBeginReadTransaction`), so the first write after a long read-only
-/// spell stalls concurrent reads while the pooled connections unmap in turn (issue 5).
-const SQLITE_MMAP_BYTES: u64 = 64 << 30;
+/// The part of a SQLite database file each connection reads through a memory map;
+/// pages past it are read with `pread` into the connection's page cache.
+///
+/// Why small: after any commit (a sync, an API key's last use), each connection's
+/// next read unmaps its whole map (SQLite's `pagerBeginReadTransaction`), and the
+/// kernel then tears down every page it had mapped while holding the process's
+/// memory-map lock, so every reader waits. Mapping the whole 2.7 GB file of the
+/// search benchmark, one write stalled searches for 100-700 ms (p99 117 ms at
+/// 2,000 requests/s with a write a second); mapping 64 MiB, p99 6.2 ms, with or
+/// without writes, for 10-15 % less peak throughput (issue 5, `cargo bench --bench
+/// fhir_search -- --backend sqlite --ingest-every 1000`).
+pub const SQLITE_MMAP_BYTES: u64 = 64 << 20;
 
 /// A connection whose last query succeeded this recently is handed out without the
 /// `SELECT 1` check: under load that check would be one more round trip per request,
@@ -135,8 +141,8 @@ impl Manager {
             } => {
                 let mut conn =
                     SqliteConnection::establish(uri).map_err(r2d2::Error::ConnectionError)?;
-                // mmap: pages are read from the OS cache in place, not copied by a
-                // pread per page miss (SQLite falls back to reads where it cannot map).
+                // mmap: the first pages of the file (the oldest rows and the
+                // indexes' roots) are read in place; see SQLITE_MMAP_BYTES.
                 conn.batch_execute(&format!(
                     "PRAGMA busy_timeout = {busy_timeout_ms}; PRAGMA foreign_keys = ON; \
                      PRAGMA mmap_size = {SQLITE_MMAP_BYTES};"
@@ -315,11 +321,34 @@ mod tests {
             .collect();
         assert!(!opts.iter().any(|o| o == "ENABLE_STAT4"), "{opts:?}");
         assert!(opts.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"), "{opts:?}");
-        assert!(
-            opts.iter()
-                .any(|o| o == &format!("MAX_MMAP_SIZE={SQLITE_MMAP_BYTES}")),
-            "{opts:?}"
-        );
+    }
+
+    #[test]
+    fn sqlite_connections_map_the_configured_size() {
+        use diesel::sql_types::BigInt;
+        use diesel::{QueryableByName, RunQueryDsl};
+        #[derive(QueryableByName)]
+        struct Size {
+            #[diesel(sql_type = BigInt)]
+            mmap_size: i64,
+        }
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("t.db");
+        create_sqlite(&path).expect("a SQLite file");
+        let manager = Manager {
+            target: Target::Sqlite {
+                uri: sqlite_uri(&path),
+                busy_timeout_ms: 100,
+            },
+        };
+        let mut conn = r2d2::ManageConnection::connect(&manager).expect("a connection");
+        let AnyConnection::Sqlite(lite) = &mut conn else {
+            panic!("a SQLite connection")
+        };
+        let size: Size = diesel::sql_query("PRAGMA mmap_size")
+            .get_result(lite)
+            .expect("mmap_size");
+        assert_eq!(size.mmap_size as u64, SQLITE_MMAP_BYTES);
     }
 
     #[test]

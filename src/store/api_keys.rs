@@ -224,11 +224,9 @@ pub(crate) fn lookup_hash(presented: &SecretString) -> Option<Vec<u8>> {
 /// When the stored time goes stale, every request in flight with that key sees it
 /// at once; only the first of this process writes, through
 /// [`AnyConnection::write_transaction`] (before, each of them sent its own UPDATE
-/// outside the writers' queue). On SQLite, under the search bench, the searches in
-/// flight still stall together when this one write happens: after a commit, each
-/// pooled connection's next read unmaps its whole memory map of the file (SQLite's
-/// `pagerBeginReadTransaction`), and those munmaps run one after another (issue 5
-/// closing note, stop 18).
+/// outside the writers' queue). On SQLite every commit makes each pooled connection
+/// drop its memory map at its next read; the map is kept small so that costs
+/// readers little (`db::pool::SQLITE_MMAP_BYTES`).
 pub(crate) fn touch(conn: &mut AnyConnection, key: &ApiKey) -> Result<(), StoreError> {
     let now = chrono::Utc::now().naive_utc();
     let stale = now - chrono::Duration::seconds(LAST_USED_RESOLUTION_SECS);
