@@ -4,9 +4,11 @@
 //! 2. master key (generating a development key if none is configured),
 //! 3. database: open, migrate,
 //! 4. key ring: unlock with the master key (created on first start),
-//! 5. bind and serve.
+//! 5. bind and serve: the API and pages (role `api`), the sync workers and their
+//!    scheduler (role `worker`), or both (`all`, the default).
 //!
-//! Nothing is bound until every step before it has succeeded.
+//! Nothing is bound until every step before it has succeeded. On SIGTERM the server
+//! drains, workers stop claiming and finish their jobs within the shutdown timeout.
 
 use crate::config::Settings;
 use crate::connect::tokens::TokenContext;
@@ -30,8 +32,35 @@ pub fn open_storage(settings: &Settings) -> anyhow::Result<(Database, Arc<KeyRin
     Ok((database, Arc::new(ring)))
 }
 
+/// What one `serve` process runs; several processes on one PostgreSQL may each
+/// run a part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The portal API, FHIR API, consent pages, vendor hooks and the sandbox.
+    Api,
+    /// Sync workers and the scheduler; HTTP serves only health and metrics.
+    Worker,
+    All,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Api => "api",
+            Role::Worker => "worker",
+            Role::All => "all",
+        }
+    }
+    fn serves_api(self) -> bool {
+        self != Role::Worker
+    }
+    fn runs_workers(self) -> bool {
+        self != Role::Api
+    }
+}
+
 /// `tributary serve`: run until SIGTERM or SIGINT.
-pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+pub async fn serve(settings: Settings, role: Role) -> anyhow::Result<()> {
     let tls = settings
         .tls
         .as_ref()
@@ -61,15 +90,28 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         http: http_client,
         settings: settings.connect.clone(),
         secure_cookies: public_url.scheme() == "https",
+        sync: Arc::new(settings.sync.clone()),
     });
     let sandbox = settings
         .sandbox
         .enabled
         .then(|| Arc::new(new_sandbox(&settings.sandbox)));
+    let metrics = Arc::new(Metrics::new().context("metrics registry")?);
+    let sync = crate::sync::SyncContext {
+        db: db.clone(),
+        ring: ring.clone(),
+        vendors: vendors.clone(),
+        tokens: tokens.clone(),
+        http: crate::connect::oauth::http_client().context("HTTP client")?,
+        settings: Arc::new(settings.sync.clone()),
+        limits: Arc::new(crate::sync::limits::VendorLimits::new()),
+        metrics: metrics.clone(),
+        instance: crate::sync::instance_name(),
+    };
     let state = AppState {
         db: db.clone(),
         ring,
-        metrics: Arc::new(Metrics::new().context("metrics registry")?),
+        metrics,
         limiter: Arc::new(ApiLimiter::new(
             settings.api.rate_limit_per_second,
             settings.api.rate_limit_burst,
@@ -79,11 +121,42 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         connect: settings.connect.clone(),
         consent,
         sandbox,
+        sync: sync.clone(),
     };
-    let server = http::server(state, listener, tls, settings.shutdown_timeout)
-        .with_context(|| format!("cannot serve on {addr}"))?;
-    tracing::info!(addr = %addr, scheme, public_url = %public_url, backend = db.backend_name(), sandbox = settings.sandbox.enabled, "listening");
-    server.await.context("server")?;
+    let server = http::server(
+        state,
+        listener,
+        tls,
+        settings.shutdown_timeout,
+        role.serves_api(),
+    )
+    .with_context(|| format!("cannot serve on {addr}"))?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let (workers, scheduler) = if role.runs_workers() {
+        let scheduler = crate::sync::schedule::start(sync.clone())
+            .await
+            .context("sync scheduler")?;
+        crate::sync::schedule::tick(&sync).await;
+        (crate::sync::worker::spawn(&sync, &stopped), Some(scheduler))
+    } else {
+        (Vec::new(), None)
+    };
+    tracing::info!(addr = %addr, scheme, public_url = %public_url, backend = db.backend_name(), sandbox = settings.sandbox.enabled, role = role.as_str(), workers = workers.len(), "listening");
+    let served = server.await.context("server");
+    let _ = stop.send(true);
+    if let Some(mut scheduler) = scheduler {
+        let _ = scheduler.shutdown().await;
+    }
+    let drained = tokio::time::timeout(settings.shutdown_timeout, async {
+        for worker in workers {
+            let _ = worker.await;
+        }
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!("workers still busy at the shutdown timeout; their jobs will be taken over when the leases expire");
+    }
+    served?;
     tracing::info!("stopped");
     Ok(())
 }

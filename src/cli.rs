@@ -30,7 +30,13 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the hub: API, pages, scheduler and workers.
-    Serve,
+    Serve {
+        /// What this process runs: `api` (API, FHIR API, pages, vendor hooks),
+        /// `worker` (sync workers and scheduler; HTTP serves only /healthz, /readyz
+        /// and /metrics) or `all`. Several processes may share one PostgreSQL.
+        #[arg(long, value_enum, default_value = "all")]
+        role: RoleArg,
+    },
     /// Apply pending database migrations and exit.
     Migrate,
     /// Serve only the simulated vendor APIs (under /sandbox/{vendor}/…).
@@ -70,6 +76,13 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum RoleArg {
+    Api,
+    Worker,
+    All,
 }
 
 #[derive(Debug, Subcommand)]
@@ -163,7 +176,14 @@ pub fn main() -> ExitCode {
 fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
     match command {
         Command::Normalize { .. } => Ok(()), // handled in `main`, before settings
-        Command::Serve => actix_web::rt::System::new().block_on(app::serve(settings)),
+        Command::Serve { role } => {
+            let role = match role {
+                RoleArg::Api => app::Role::Api,
+                RoleArg::Worker => app::Role::Worker,
+                RoleArg::All => app::Role::All,
+            };
+            actix_web::rt::System::new().block_on(app::serve(settings, role))
+        }
         Command::Sandbox { listen } => {
             let sandbox = std::sync::Arc::new(app::new_sandbox(&settings.sandbox));
             actix_web::rt::System::new().block_on(crate::sandbox::serve_alone(listen, sandbox))

@@ -52,6 +52,49 @@ struct FileConfig {
     database: DatabaseFile,
     keys: KeysFile,
     log: LogFile,
+    sync: SyncFile,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct SyncFile {
+    workers: u32,
+    incremental_interval_secs: u64,
+    backfill_days: u32,
+    backfill_days_by_vendor: std::collections::BTreeMap<String, u32>,
+    backfill_window_days: u32,
+    overlap_hours: u32,
+    lease_secs: u64,
+    poll_interval_ms: u64,
+    max_attempts: u32,
+    retry_base_secs: u64,
+    retry_max_secs: u64,
+    schedule: String,
+    housekeeping_schedule: String,
+    keep_done_days: u32,
+    keep_failed_days: u32,
+}
+
+impl Default for SyncFile {
+    fn default() -> Self {
+        Self {
+            workers: 4,
+            incremental_interval_secs: 900,
+            backfill_days: 30,
+            backfill_days_by_vendor: std::collections::BTreeMap::new(),
+            backfill_window_days: 7,
+            overlap_hours: 48,
+            lease_secs: 60,
+            poll_interval_ms: 1000,
+            max_attempts: 8,
+            retry_base_secs: 10,
+            retry_max_secs: 3600,
+            schedule: "*/15 * * * * *".into(),
+            housekeeping_schedule: "0 17 3 * * *".into(),
+            keep_done_days: 7,
+            keep_failed_days: 30,
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -196,6 +239,40 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub master_key: MasterKeySource,
     pub log: LogSettings,
+    pub sync: SyncSettings,
+}
+
+/// The sync engine: workers, schedules, backfill and retries.
+#[derive(Debug, Clone)]
+pub struct SyncSettings {
+    /// Jobs one process runs at once.
+    pub workers: u32,
+    /// Time between incremental syncs of a data type (never faster than the
+    /// vendor's quota allows).
+    pub incremental_interval: Duration,
+    /// History fetched on connect, in days, unless the vendor has its own entry.
+    pub backfill_days: u32,
+    /// Per vendor id; capped at the vendor's history limit when used.
+    pub backfill_days_by_vendor: std::collections::BTreeMap<String, u32>,
+    /// The span of one backfill job.
+    pub backfill_window: Duration,
+    /// How far back an incremental sync fetches again before its last end, for
+    /// data a vendor sends late (a day's totals, a night's sleep).
+    pub overlap: Duration,
+    /// A claimed job's lease; the worker renews it while the job runs.
+    pub lease: Duration,
+    /// How often an idle worker looks for work.
+    pub poll_interval: Duration,
+    /// Attempts before a job ends `failed`.
+    pub max_attempts: u32,
+    pub retry_base: Duration,
+    pub retry_max: Duration,
+    /// Cron (with seconds) of the tick that enqueues due syncs.
+    pub schedule: String,
+    /// Cron (with seconds) of the daily housekeeping.
+    pub housekeeping_schedule: String,
+    pub keep_done: Duration,
+    pub keep_failed: Duration,
 }
 
 /// PEM files for TLS termination; both are read (and checked) at start.
@@ -349,6 +426,7 @@ impl Settings {
         };
         let master_key = master_key_source(file.keys, &origin, &env)?;
         let log = log_settings(file.log, &origin)?;
+        let sync = sync_settings(file.sync, &origin)?;
 
         Ok(Self {
             listen,
@@ -366,8 +444,72 @@ impl Settings {
             },
             master_key,
             log,
+            sync,
         })
     }
+}
+
+fn sync_settings(f: SyncFile, origin: &str) -> Result<SyncSettings, ConfigError> {
+    let at_least_one = |key: &'static str, v: u64| {
+        if v == 0 {
+            Err(invalid(key, origin, "must be at least 1"))
+        } else {
+            Ok(v)
+        }
+    };
+    at_least_one("sync.workers", u64::from(f.workers))?;
+    at_least_one(
+        "sync.backfill_window_days",
+        u64::from(f.backfill_window_days),
+    )?;
+    at_least_one("sync.max_attempts", u64::from(f.max_attempts))?;
+    if f.lease_secs < 5 {
+        return Err(invalid("sync.lease_secs", origin, "must be at least 5"));
+    }
+    if f.incremental_interval_secs == 0 {
+        return Err(invalid(
+            "sync.incremental_interval_secs",
+            origin,
+            "must be at least 1",
+        ));
+    }
+    if f.retry_max_secs < f.retry_base_secs || f.retry_base_secs == 0 {
+        return Err(invalid(
+            "sync.retry_base_secs",
+            origin,
+            "must be at least 1 and at most sync.retry_max_secs",
+        ));
+    }
+    for (key, text) in [
+        ("sync.schedule", &f.schedule),
+        ("sync.housekeeping_schedule", &f.housekeeping_schedule),
+    ] {
+        if let Err(e) = crate::sync::schedule::validate_cron(text) {
+            return Err(invalid(
+                key,
+                origin,
+                &format!("`{text}` is not a cron schedule: {e}"),
+            ));
+        }
+    }
+    let day = |d: u32| Duration::from_secs(u64::from(d) * 86_400);
+    Ok(SyncSettings {
+        workers: f.workers,
+        incremental_interval: Duration::from_secs(f.incremental_interval_secs),
+        backfill_days: f.backfill_days,
+        backfill_days_by_vendor: f.backfill_days_by_vendor,
+        backfill_window: day(f.backfill_window_days),
+        overlap: Duration::from_secs(u64::from(f.overlap_hours) * 3600),
+        lease: Duration::from_secs(f.lease_secs),
+        poll_interval: Duration::from_millis(f.poll_interval_ms.max(10)),
+        max_attempts: f.max_attempts,
+        retry_base: Duration::from_secs(f.retry_base_secs),
+        retry_max: Duration::from_secs(f.retry_max_secs),
+        schedule: f.schedule,
+        housekeeping_schedule: f.housekeeping_schedule,
+        keep_done: day(f.keep_done_days),
+        keep_failed: day(f.keep_failed_days),
+    })
 }
 
 fn read_file(explicit: Option<&Path>) -> Result<(FileConfig, String), ConfigError> {

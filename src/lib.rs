@@ -21,5 +21,6 @@ pub mod ingest;
 pub mod keys;
 pub mod sandbox;
 pub mod store;
+pub mod sync;
 pub mod telemetry;
 pub mod vendors;

@@ -49,6 +49,34 @@ fn the_default_config_file_is_read_when_present() {
 }
 
 #[test]
+fn sync_schedules_are_checked_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    for (text, expect) in [
+        (
+            "[sync]\nschedule = \"every minute\"\n",
+            vec!["sync.schedule", "every minute", "six fields"],
+        ),
+        (
+            "[sync]\nhousekeeping_schedule = \"0 3 * * *\"\n",
+            vec!["sync.housekeeping_schedule", "six fields"],
+        ),
+        ("[sync]\nworkers = 0\n", vec!["sync.workers", "at least 1"]),
+        (
+            "[sync]\nretry_base_secs = 60\nretry_max_secs = 10\n",
+            vec!["sync.retry_base_secs"],
+        ),
+    ] {
+        std::fs::write(dir.path().join("sync.toml"), text).unwrap();
+        fails(
+            dir.path(),
+            &[],
+            &["--config", "sync.toml", "serve"],
+            &expect,
+        );
+    }
+}
+
+#[test]
 fn a_missing_config_file_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
     fails(
@@ -172,6 +200,18 @@ fn the_shipped_config_file_is_valid_and_complete() {
         "dev_key_file",
         "level",
         "format",
+        "workers",
+        "incremental_interval_secs",
+        "backfill_days",
+        "backfill_window_days",
+        "overlap_hours",
+        "lease_secs",
+        "poll_interval_ms",
+        "max_attempts",
+        "retry_base_secs",
+        "schedule",
+        "housekeeping_schedule",
+        "keep_done_days",
     ] {
         let line = text
             .lines()

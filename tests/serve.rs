@@ -81,7 +81,7 @@ on_both_backends! {
 
         restore();
         assert!(eventually(20, || hub.get("/readyz").status() == 200), "readyz did not recover");
-        assert_eq!(metric(&hub.get("/metrics").text().unwrap(), "/readyz", 503), 1);
+        assert_eq!(metric(&hub.get("/metrics").text().unwrap(), "/readyz", 503), 1, "{}", hub.logs());
     }
 
     fn logs_carry_route_patterns_and_request_ids_never_paths_or_queries(db: TestDb) {

@@ -1,7 +1,8 @@
 //! A member's connections and connect sessions:
 //! `POST /v1/members/{user_key}/connect-sessions`,
 //! `GET /v1/members/{user_key}/connections`,
-//! `DELETE /v1/members/{user_key}/connections/{vendor}`.
+//! `DELETE /v1/members/{user_key}/connections/{vendor}`,
+//! `POST /v1/members/{user_key}/connections/{vendor}/sync`.
 
 use super::openapi::{AuthErrors, BodyErrors, NotFound};
 use super::{audit, with_conn};
@@ -17,6 +18,8 @@ use crate::store::api_keys::Scope;
 use crate::store::connect_sessions::{self, Offer};
 use crate::store::connections::{self, Channel, Connection, Status};
 use crate::store::members;
+use crate::store::sync_state::{self, SyncState};
+use crate::sync::SyncContext;
 use crate::vendors::Vendors;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::NaiveDateTime;
@@ -68,11 +71,70 @@ pub struct ConnectionView {
     #[serde(serialize_with = "crate::domain::utc::option::serialize")]
     #[schema(value_type = Option<String>, format = DateTime)]
     last_sync_at: Option<NaiveDateTime>,
+    /// Sync progress per data type (empty until the first sync is planned).
+    sync: Vec<DataTypeSync>,
+}
+
+/// How far one data type has synced.
+#[derive(Serialize, ToSchema)]
+pub struct DataTypeSync {
+    data_type: String,
+    /// `backfilling` (history still coming), `idle` (up to date, waiting for the
+    /// next sync), `error` (the last attempt failed; see `last_error`) or
+    /// `reauth_required`.
+    state: String,
+    /// The backfill reaches back to this instant.
+    #[serde(serialize_with = "crate::domain::utc::serialize")]
+    #[schema(value_type = String, format = DateTime)]
+    backfill_from: NaiveDateTime,
+    /// The oldest day fetched so far (UTC), `null` before the first window.
+    #[schema(value_type = Option<String>, format = Date)]
+    oldest_day_fetched: Option<chrono::NaiveDate>,
+    /// Everything before this instant has been fetched.
+    #[serde(serialize_with = "crate::domain::utc::option::serialize")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    fetched_until: Option<NaiveDateTime>,
+    #[serde(serialize_with = "crate::domain::utc::option::serialize")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    last_success_at: Option<NaiveDateTime>,
+    /// Why the last attempt failed (the hub's words; never health data).
+    last_error: Option<String>,
+    #[serde(serialize_with = "crate::domain::utc::option::serialize")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    last_error_at: Option<NaiveDateTime>,
+    #[serde(serialize_with = "crate::domain::utc::serialize")]
+    #[schema(value_type = String, format = DateTime)]
+    next_sync_at: NaiveDateTime,
+}
+
+impl From<SyncState> for DataTypeSync {
+    fn from(s: SyncState) -> Self {
+        Self {
+            data_type: s.data_type,
+            state: s.state,
+            backfill_from: s.backfill_from,
+            oldest_day_fetched: s.oldest_fetched.map(|t| t.date()),
+            fetched_until: s.fetched_until,
+            last_success_at: s.last_success_at,
+            last_error: s.last_error,
+            last_error_at: s.last_error_at,
+            next_sync_at: s.next_sync_at,
+        }
+    }
+}
+
+impl ConnectionView {
+    fn with_sync(c: Connection, sync: Vec<SyncState>) -> Self {
+        let mut view = Self::from(c);
+        view.sync = sync.into_iter().map(DataTypeSync::from).collect();
+        view
+    }
 }
 
 impl From<Connection> for ConnectionView {
     fn from(c: Connection) -> Self {
         Self {
+            sync: Vec::new(),
             vendor: c.vendor,
             status: c.status.as_str().to_owned(),
             data_types: c.data_types,
@@ -192,12 +254,15 @@ pub async fn list(
     let key = user_key(&path.into_inner())?;
     let list = with_conn(db, move |conn| {
         let member = members::find(conn, &ring, &caller.portal, &key)?;
-        Ok(connections::list_for_member(conn, &member.id)?)
+        let mut views = Vec::new();
+        for c in connections::list_for_member(conn, &member.id)? {
+            let sync = sync_state::for_connection(conn, &c.id)?;
+            views.push(ConnectionView::with_sync(c, sync));
+        }
+        Ok(views)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(ConnectionList {
-        data: list.into_iter().map(ConnectionView::from).collect(),
-    }))
+    Ok(HttpResponse::Ok().json(ConnectionList { data: list }))
 }
 
 /// Revoke the member's connection to a vendor: revoked at the vendor where it
@@ -246,4 +311,82 @@ pub async fn revoke(
     })
     .await?;
     Ok(HttpResponse::Ok().json(ConnectionView::from(view)))
+}
+
+/// What a sync request queued.
+#[derive(Serialize, ToSchema)]
+pub struct SyncRequested {
+    /// Always `queued`: the sync runs on a worker.
+    status: &'static str,
+    /// The data types a sync was requested for.
+    data_types: Vec<String>,
+}
+
+/// Sync the member's data from a vendor now: one incremental sync per granted
+/// data type is queued (joining one already queued), and runs on a worker.
+#[utoipa::path(post, operation_id = "sync_connection", path = "/v1/members/{user_key}/connections/{vendor}/sync", tag = "connections",
+    params(("user_key" = String, Path, description = "The portal's User Key", min_length = 1, max_length = 128, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]{1,128}$"),
+        ("vendor" = String, Path, description = "A vendor id")),
+    security(("api_key" = [])),
+    responses((status = 202, description = "Queued", body = SyncRequested), AuthErrors, NotFound,
+        (status = 409, description = "The connection is revoked or needs the member to connect again", body = super::openapi::ErrorBody)))]
+pub async fn sync(
+    caller: Caller,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    db: web::Data<Database>,
+    ring: web::Data<KeyRing>,
+    sync: web::Data<SyncContext>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Scope::MembersWrite).await?;
+    let (key, vendor) = path.into_inner();
+    let key = user_key(&key)?;
+    let rid = request_id(&req);
+    let sync = sync.into_inner();
+    let data_types = with_conn(db, move |conn| {
+        conn.write_transaction(|conn| {
+            let member = members::find(conn, &ring, &caller.portal, &key)?;
+            let connection =
+                connections::find(conn, &member.id, &vendor)?.ok_or(ApiError::NotFound)?;
+            if connection.status != Status::Active {
+                return Err(ApiError::Conflict(format!(
+                    "the connection is {}; the member must connect again",
+                    connection.status.as_str()
+                )));
+            }
+            let connector = sync
+                .vendors
+                .connector(&connection.vendor)
+                .ok_or(ApiError::NotFound)?;
+            // A data type granted since the last plan gets its backfill first.
+            crate::sync::plan::start(conn, &sync.settings, connector.manifest(), &connection)?;
+            let now = chrono::Utc::now().naive_utc();
+            let mut types = Vec::new();
+            for data_type in &connection.data_types {
+                if connector.manifest().data_type(data_type).is_some() {
+                    crate::sync::plan::request_incremental(
+                        conn,
+                        &sync.settings,
+                        &connection,
+                        data_type,
+                        now,
+                    )?;
+                    types.push(data_type.clone());
+                }
+            }
+            audit(
+                conn,
+                &caller,
+                "connection.sync",
+                ("connection", &connection.id),
+                rid.as_deref(),
+            )?;
+            Ok(types)
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Accepted().json(SyncRequested {
+        status: "queued",
+        data_types,
+    }))
 }

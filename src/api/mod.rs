@@ -46,9 +46,17 @@ route_table! {
     "/v1/members/{user_key}/connect-sessions" => [post connections::create_session],
     "/v1/members/{user_key}/connections" => [get connections::list],
     "/v1/members/{user_key}/connections/{vendor}" => [delete connections::revoke],
+    "/v1/members/{user_key}/connections/{vendor}/sync" => [post connections::sync],
     "/v1/vendor-apps" => [post vendor_apps::create, get vendor_apps::list],
     "/v1/vendor-apps/{id}" => [get vendor_apps::get, delete vendor_apps::delete],
     "/v1/audit-events" => [get audit_events::list],
+}
+
+/// Health, readiness and metrics only: what a worker process serves.
+pub fn ops_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(crate::http::health::healthz))
+        .route("/readyz", web::get().to(crate::http::health::readyz))
+        .route("/metrics", web::get().to(crate::http::metrics::handler));
 }
 
 /// Run `f` with a pooled connection on the blocking thread pool.

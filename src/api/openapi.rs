@@ -48,6 +48,7 @@ pub struct Status {
         super::connections::create_session,
         super::connections::list,
         super::connections::revoke,
+        super::connections::sync,
     ),
     modifiers(&BearerAuth),
     tags(

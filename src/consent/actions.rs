@@ -222,9 +222,13 @@ pub async fn update(
     if !types.iter().all(|t| covered.contains(t)) {
         return start(&ctx, session, connector, types).await;
     }
+    let (sync_settings, planner) = (ctx.sync.clone(), connector.clone());
     session::blocking(&ctx, move |conn| {
         diesel::Connection::transaction(conn, |conn| {
             connections::set_data_types(conn, &connection, &types, Channel::ConsentPage)?;
+            // A data type added to the grant starts with its backfill.
+            let updated = connections::get(conn, &connection.id)?;
+            crate::sync::plan::start(conn, &sync_settings, planner.manifest(), &updated)?;
             audit_member(
                 conn,
                 &session,

@@ -154,6 +154,7 @@ pub async fn callback(
         access_expires_at: expiry(issued.expires_in),
     };
     let c = ctx.clone();
+    let planner = connector.clone();
     session::blocking(&ctx, move |conn| {
         diesel::Connection::transaction(conn, |conn| {
             let grant = Grant {
@@ -172,6 +173,9 @@ pub async fn callback(
                 &tokens,
                 Channel::ConsentPage,
             )?;
+            // The backfill is planned with the connection: one cannot exist
+            // without the other.
+            crate::sync::plan::start(conn, &c.sync, planner.manifest(), &connection)?;
             audit_member(
                 conn,
                 &session,

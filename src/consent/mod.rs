@@ -38,6 +38,8 @@ pub struct ConsentContext {
     pub settings: ConnectSettings,
     /// Mark cookies `Secure` (the hub's public URL is https).
     pub secure_cookies: bool,
+    /// Connecting or widening a grant plans its backfill in the same transaction.
+    pub sync: Arc<crate::config::SyncSettings>,
 }
 
 impl ConsentContext {

@@ -266,12 +266,24 @@ impl Database {
                 return Err(format!("database file {} is missing", path.display()));
             }
         }
-        let mut conn = self
-            .pool
-            .get_timeout(timeout)
-            .map_err(|_| "database unreachable".to_owned())?;
-        conn.batch_execute("SELECT 1")
-            .map_err(|_| "database unreachable".to_owned())?;
+        // A pooled connection the server closed (a restart) fails once and is dropped;
+        // try the next, so one check tells whether the database is back, however many
+        // dead connections the pool still holds.
+        let mut attempts = self.pool.max_size() + 1;
+        let mut conn = loop {
+            let mut conn = self
+                .pool
+                .get_timeout(timeout)
+                .map_err(|_| "database unreachable".to_owned())?;
+            match conn.batch_execute("SELECT 1") {
+                Ok(()) => break conn,
+                Err(diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::ClosedConnection,
+                    _,
+                )) if attempts > 1 => attempts -= 1,
+                Err(_) => return Err("database unreachable".to_owned()),
+            }
+        };
         match pending_migrations(&mut conn) {
             Ok(0) => Ok(()),
             Ok(n) => Err(format!("{n} database migrations pending")),

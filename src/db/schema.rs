@@ -217,7 +217,46 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    jobs (id) {
+        id -> Text,
+        kind -> Text,
+        lock_key -> Text,
+        connection_id -> Nullable<Text>,
+        data_type -> Nullable<Text>,
+        payload -> Text,
+        state -> Text,
+        attempts -> Integer,
+        max_attempts -> Integer,
+        run_at -> Timestamp,
+        lease_until -> Nullable<Timestamp>,
+        worker -> Nullable<Text>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    sync_state (connection_id, data_type) {
+        connection_id -> Text,
+        data_type -> Text,
+        state -> Text,
+        backfill_from -> Timestamp,
+        oldest_fetched -> Nullable<Timestamp>,
+        fetched_until -> Nullable<Timestamp>,
+        last_success_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        last_error_at -> Nullable<Timestamp>,
+        next_sync_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(members -> portals (portal_id));
+diesel::joinable!(jobs -> connections (connection_id));
+diesel::joinable!(sync_state -> connections (connection_id));
 diesel::joinable!(observations -> members (member_id));
 diesel::joinable!(observation_codes -> observations (observation_id));
 diesel::joinable!(export_chunks -> exports (export_id));
@@ -244,4 +283,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     observation_codes,
     exports,
     export_chunks,
+    jobs,
+    sync_state,
 );

@@ -88,6 +88,12 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::NotFound => Self::NotFound,
             StoreError::Conflict => Self::Conflict("it already exists".into()),
+            // The server closed a pooled connection (a restart, an operator): the
+            // pool drops it; this request is told to retry, like any outage.
+            StoreError::Db(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::ClosedConnection,
+                _,
+            )) => Self::database_unavailable(&"the server closed the connection"),
             other => Self::internal(&other),
         }
     }

@@ -3,13 +3,19 @@
 
 use actix_web::{web, HttpResponse};
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+    Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 
 pub struct Metrics {
     registry: Registry,
     requests: IntCounterVec,
     latency: HistogramVec,
+    jobs: IntGaugeVec,
+    jobs_finished: IntCounterVec,
+    job_seconds: HistogramVec,
+    vendor_calls: IntCounterVec,
+    sync_lag: GaugeVec,
 }
 
 /// Label for requests that matched no route: the path itself could hold anything.
@@ -35,11 +41,88 @@ impl Metrics {
         )?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
+        // Sync engine. Labels are kinds, states, outcomes, vendors and status codes:
+        // never a member, connection or job id.
+        let jobs = IntGaugeVec::new(
+            Opts::new(
+                "tributary_jobs",
+                "Jobs in the queue by kind and state (at the last scheduler tick)",
+            ),
+            &["kind", "state"],
+        )?;
+        let jobs_finished = IntCounterVec::new(
+            Opts::new(
+                "tributary_job_runs_total",
+                "Job runs by kind and outcome in this process",
+            ),
+            &["kind", "outcome"],
+        )?;
+        let job_seconds = HistogramVec::new(
+            HistogramOpts::new(
+                "tributary_job_duration_seconds",
+                "Time a successful job ran",
+            )
+            .buckets(vec![0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 30.0, 120.0, 600.0]),
+            &["kind"],
+        )?;
+        let vendor_calls = IntCounterVec::new(
+            Opts::new(
+                "tributary_vendor_calls_total",
+                "Calls to vendor data APIs by vendor and HTTP status (`error`: no response)",
+            ),
+            &["vendor", "status"],
+        )?;
+        let sync_lag = GaugeVec::new(
+            Opts::new(
+                "tributary_sync_lag_seconds",
+                "Per vendor, the age of the stalest synced data type of an active connection",
+            ),
+            &["vendor"],
+        )?;
+        registry.register(Box::new(jobs.clone()))?;
+        registry.register(Box::new(jobs_finished.clone()))?;
+        registry.register(Box::new(job_seconds.clone()))?;
+        registry.register(Box::new(vendor_calls.clone()))?;
+        registry.register(Box::new(sync_lag.clone()))?;
         Ok(Self {
             registry,
             requests,
             latency,
+            jobs,
+            jobs_finished,
+            job_seconds,
+            vendor_calls,
+            sync_lag,
         })
+    }
+
+    /// A call to a vendor's data API answered `status` (`error`: no answer).
+    pub fn vendor_call(&self, vendor: &str, status: &str) {
+        self.vendor_calls.with_label_values(&[vendor, status]).inc();
+    }
+
+    /// A job run ended with `outcome` (done, retry, postponed, failed, lost).
+    pub fn job_finished(&self, kind: &str, outcome: &str) {
+        self.jobs_finished.with_label_values(&[kind, outcome]).inc();
+    }
+
+    pub fn job_duration(&self, kind: &str, seconds: f64) {
+        self.job_seconds.with_label_values(&[kind]).observe(seconds);
+    }
+
+    /// The queue's counts by kind and state; states absent from `counts` read 0.
+    pub fn set_job_counts(&self, counts: &[(String, String, i64)]) {
+        self.jobs.reset();
+        for (kind, state, n) in counts {
+            self.jobs.with_label_values(&[kind, state]).set(*n);
+        }
+    }
+
+    pub fn set_sync_lag(&self, lag: &[(String, f64)]) {
+        self.sync_lag.reset();
+        for (vendor, seconds) in lag {
+            self.sync_lag.with_label_values(&[vendor]).set(*seconds);
+        }
     }
 
     pub fn observe_request(&self, method: &str, route: &str, status: u16, seconds: f64) {

@@ -36,6 +36,8 @@ pub struct AppState {
     pub consent: Arc<ConsentContext>,
     /// The simulated vendors, served under `/sandbox` when enabled.
     pub sandbox: Option<Arc<Sandbox>>,
+    /// The sync engine, for manual syncs and vendor pushes.
+    pub sync: crate::sync::SyncContext,
 }
 
 /// Headers on every response. API responses carry health-data metadata and must not
@@ -56,12 +58,14 @@ fn security_headers(tls: bool) -> actix_web::middleware::DefaultHeaders {
 
 /// Build the server on a bound `listener`. With `tls` it speaks only HTTPS. The
 /// server runs when awaited and stops gracefully on SIGTERM or SIGINT, letting
-/// in-flight requests finish within `shutdown_timeout`.
+/// in-flight requests finish within `shutdown_timeout`. Without `api` (a worker
+/// process) it serves only health, readiness and metrics.
 pub fn server(
     state: AppState,
     listener: TcpListener,
     tls: Option<rustls::ServerConfig>,
     shutdown_timeout: Duration,
+    api: bool,
 ) -> std::io::Result<Server> {
     let db = web::Data::new(state.db.clone());
     let ring = web::Data::from(state.ring.clone());
@@ -72,9 +76,10 @@ pub fn server(
     let connect = web::Data::new(state.connect.clone());
     let consent = web::Data::from(state.consent.clone());
     let sandbox = state.sandbox.clone().map(web::Data::new);
+    let sync = web::Data::new(state.sync.clone());
     let https = tls.is_some();
     let server = HttpServer::new(move || {
-        let mut app = App::new()
+        let app = App::new()
             .app_data(db.clone())
             .app_data(ring.clone())
             .app_data(metrics.clone())
@@ -83,10 +88,17 @@ pub fn server(
             .app_data(tokens.clone())
             .app_data(connect.clone())
             .app_data(consent.clone())
+            .app_data(sync.clone())
             .app_data(input::path_config())
             .app_data(input::query_config())
             .wrap(security_headers(https))
-            .wrap(from_fn(observe::observe))
+            .wrap(from_fn(observe::observe));
+        if !api {
+            return app
+                .configure(crate::api::ops_routes)
+                .default_service(web::to(error::not_found));
+        }
+        let mut app = app
             .configure(crate::fhir_api::routes)
             .configure(crate::api::routes)
             .configure(crate::consent::routes);

@@ -318,6 +318,39 @@ pub fn connect(
     })
 }
 
+/// Active connections whose access token expires before `before` (at most `limit`).
+pub fn expiring(
+    conn: &mut AnyConnection,
+    before: NaiveDateTime,
+    limit: i64,
+) -> Result<Vec<String>, StoreError> {
+    Ok(connection_tokens::table
+        .inner_join(connections::table)
+        .filter(connections::status.eq(Status::Active.as_str()))
+        .filter(connection_tokens::refresh_sealed.is_not_null())
+        .filter(connection_tokens::access_expires_at.le(before))
+        .order(connection_tokens::access_expires_at.asc())
+        .limit(limit)
+        .select(connections::id)
+        .load(conn)?)
+}
+
+/// Every active connection (id only), for the daily repair pass of the scheduler.
+pub fn active_ids(conn: &mut AnyConnection) -> Result<Vec<String>, StoreError> {
+    Ok(connections::table
+        .filter(connections::status.eq(Status::Active.as_str()))
+        .select(connections::id)
+        .load(conn)?)
+}
+
+/// A sync of the connection stored its data now.
+pub fn synced(conn: &mut AnyConnection, id: &str) -> Result<(), StoreError> {
+    diesel::update(connections::table.find(id))
+        .set(connections::last_sync_at.eq(Some(chrono::Utc::now().naive_utc())))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// Change the enabled data types (within what the granted scopes cover).
 pub fn set_data_types(
     conn: &mut AnyConnection,

@@ -1,5 +1,6 @@
 //! Domain storage on top of [`crate::db`]: portals, members, API keys, vendor apps,
-//! the audit log, connect sessions and connections, observations and exports.
+//! the audit log, connect sessions and connections, observations, exports, and the
+//! sync engine's jobs and progress.
 //!
 //! Policy: personal data never reaches a table in clear. What a query must find is
 //! stored as a keyed hash (HMAC under the ring's index key); what must be read back
@@ -10,9 +11,11 @@ pub mod audit;
 pub mod connect_sessions;
 pub mod connections;
 pub mod exports;
+pub mod jobs;
 pub mod members;
 pub mod observations;
 pub mod portals;
+pub mod sync_state;
 pub mod vendor_apps;
 
 use crate::keys::KeyError;

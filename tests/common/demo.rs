@@ -12,12 +12,40 @@ use tributary::connect::tokens::TokenContext;
 use tributary::store::connections;
 use tributary::vendors::Vendors;
 
-/// A hub (sandbox tokens living `ttl` seconds) with alice connected to demo.
+/// A hub serving the API only (no sync workers, so nothing else uses the tokens;
+/// sandbox tokens living `ttl` seconds) with alice connected to demo.
 pub fn connected(db: &TestDb, ttl: u64) -> (Hub, String) {
-    let (_, key) = create_portal(db, "P");
     let cfg = db.write_config(&format!("[sandbox]\naccess_token_ttl_secs = {ttl}\n"));
-    let hub = Hub::start_with(db.path(), &db.env(), &["--config", cfg.to_str().unwrap()]);
-    let api = Api::new(&hub, Some(&key));
+    let hub = Hub::start_serving(
+        db.path(),
+        &db.env(),
+        &["--config", cfg.to_str().unwrap()],
+        &["--role", "api"],
+    );
+    let (_, key) = create_portal(db, "P");
+    connect_alice(&hub, &key);
+    (hub, key)
+}
+
+/// A hub with workers (`serve` with `serve_args`) and the given config, with alice
+/// connected to demo (steps and heart_rate).
+pub fn connected_with(db: &TestDb, config: &str, serve_args: &[&str]) -> (Hub, String) {
+    let cfg = db.write_config(config);
+    let hub = Hub::start_serving(
+        db.path(),
+        &db.env(),
+        &["--config", cfg.to_str().unwrap()],
+        serve_args,
+    );
+    let (_, key) = create_portal(db, "P");
+    connect_alice(&hub, &key);
+    (hub, key)
+}
+
+/// Create alice and connect her to demo (steps and heart_rate) through the consent
+/// page and the sandbox's authorization page.
+pub fn connect_alice(hub: &Hub, key: &str) {
+    let api = Api::new(hub, Some(key));
     assert_eq!(
         api.call("POST", "/v1/members", Some(json!({"user_key": "alice"})))
             .0,
@@ -50,7 +78,6 @@ pub fn connected(db: &TestDb, ttl: u64) -> (Hub, String) {
     );
     let done = b.get(&back.location.unwrap());
     assert_eq!(done.status, 303, "{}", done.body);
-    (hub, key)
 }
 
 pub fn context(db: &TestDb, hub: &Hub) -> (TokenContext, connections::Connection) {

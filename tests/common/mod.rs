@@ -218,11 +218,22 @@ impl Hub {
 
     /// Start with extra global arguments (such as `--config FILE`).
     pub fn start_with(dir: &Path, env: &[(&str, String)], args: &[&str]) -> Self {
+        Self::start_serving(dir, env, args, &[])
+    }
+
+    /// Start with global arguments and arguments of `serve` (such as `--role api`).
+    pub fn start_serving(
+        dir: &Path,
+        env: &[(&str, String)],
+        args: &[&str],
+        serve_args: &[&str],
+    ) -> Self {
         let mut env = env.to_vec();
         env.push(("TRIBUTARY_LISTEN", "127.0.0.1:0".into()));
         let mut child = tributary(dir, &env)
             .args(args)
             .arg("serve")
+            .args(serve_args)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()

@@ -1,0 +1,2 @@
+DROP TABLE sync_state;
+DROP TABLE jobs;

@@ -1,0 +1,193 @@
+//! Vendor rate limits: one bucket per vendor app and one per connection, sized from
+//! the vendor's manifest, and a pause per bucket when the vendor answers 429.
+//!
+//! Policy: calls are spread evenly (governor's GCRA with a burst of one, at 99 % of
+//! the published rate), so no window of the vendor's length ever holds more calls
+//! than the quota, however the vendor aligns its windows. A short wait is slept; a
+//! long one (a vendor's `Retry-After`, a drained per-minute bucket) is returned so
+//! the job can be postponed without holding a worker. Buckets are per process:
+//! several processes share a vendor app's quota only through their job claims
+//! (see README, several instances).
+
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+use tributary_connectors::connector::RateLimits;
+
+/// Waits longer than this are handed back to the job instead of slept.
+pub const MAX_SLEEP: Duration = Duration::from_secs(5);
+
+/// Who a call counts against.
+#[derive(Debug, Clone)]
+pub struct CallKey<'a> {
+    pub vendor: &'a str,
+    /// The portal's vendor app, or `None` for the hub's own (sandbox) client.
+    pub vendor_app: Option<&'a str>,
+    pub connection: &'a str,
+}
+
+impl CallKey<'_> {
+    fn app(&self) -> String {
+        format!("app/{}/{}", self.vendor, self.vendor_app.unwrap_or("-"))
+    }
+    fn user(&self) -> String {
+        format!("user/{}", self.connection)
+    }
+}
+
+#[derive(Default)]
+struct Inner {
+    buckets: HashMap<String, Arc<DefaultDirectRateLimiter>>,
+    paused_until: HashMap<String, Instant>,
+}
+
+/// Every bucket of this process.
+#[derive(Default)]
+pub struct VendorLimits {
+    inner: Mutex<Inner>,
+}
+
+/// A quota of `per_minute` calls, spread evenly with a burst of one.
+fn quota(per_minute: u32) -> Option<Quota> {
+    let per_minute = per_minute.max(1);
+    let period = Duration::from_secs(60).mul_f64(1.01) / per_minute;
+    Quota::with_period(period)
+}
+
+impl VendorLimits {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Take one call from both buckets, sleeping up to [`MAX_SLEEP`]. `Err(wait)`:
+    /// the call must not be made for `wait`; nothing was taken.
+    pub async fn acquire(&self, key: &CallKey<'_>, limits: RateLimits) -> Result<(), Duration> {
+        loop {
+            let wait = self.try_acquire(key, limits);
+            match wait {
+                None => return Ok(()),
+                Some(w) if w > MAX_SLEEP => return Err(w),
+                Some(w) => tokio::time::sleep(w).await,
+            }
+        }
+    }
+
+    /// `None` when a call was taken, else how long to wait before trying again.
+    fn try_acquire(&self, key: &CallKey<'_>, limits: RateLimits) -> Option<Duration> {
+        let now = Instant::now();
+        let (app, user) = (key.app(), key.user());
+        let mut inner = self.lock();
+        let paused = [&app, &user]
+            .iter()
+            .filter_map(|k| inner.paused_until.get(*k))
+            .filter(|until| **until > now)
+            .max()
+            .copied();
+        if let Some(until) = paused {
+            return Some(until - now);
+        }
+        let mut bucket = |name: &str, per_minute: Option<u32>| {
+            let q = quota(per_minute?)?;
+            Some(
+                inner
+                    .buckets
+                    .entry(name.to_owned())
+                    .or_insert_with(|| Arc::new(RateLimiter::direct(q)))
+                    .clone(),
+            )
+        };
+        let app_bucket = bucket(&app, limits.per_app_per_minute);
+        let user_bucket = bucket(&user, limits.per_user_per_minute);
+        drop(inner);
+        // The user bucket first: it is the narrower one, and a call refused there
+        // must not use up the app's quota.
+        let clock = DefaultClock::default();
+        if let Some(b) = &user_bucket {
+            if let Err(not_until) = b.check() {
+                return Some(not_until.wait_time_from(clock.now()));
+            }
+        }
+        if let Some(b) = &app_bucket {
+            if let Err(not_until) = b.check() {
+                // The user's call was taken but not made: the user bucket stays one
+                // call ahead, which only ever makes the pace slower, never faster.
+                return Some(not_until.wait_time_from(clock.now()));
+            }
+        }
+        None
+    }
+
+    /// The vendor answered 429: no calls on this connection's bucket (and, when the
+    /// vendor says it is the app's quota, the app's) until `after` has passed.
+    pub fn pause(&self, key: &CallKey<'_>, after: Duration, whole_app: bool) {
+        let until = Instant::now() + after;
+        let mut inner = self.lock();
+        let mut set = |k: String| {
+            let e = inner.paused_until.entry(k).or_insert(until);
+            *e = (*e).max(until);
+        };
+        set(key.user());
+        if whole_app {
+            set(key.app());
+        }
+    }
+
+    /// Forget a connection's bucket (it was revoked).
+    pub fn forget(&self, connection: &str) {
+        let mut inner = self.lock();
+        let k = format!("user/{connection}");
+        inner.buckets.remove(&k);
+        inner.paused_until.remove(&k);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> CallKey<'static> {
+        CallKey {
+            vendor: "demo",
+            vendor_app: None,
+            connection: "c1",
+        }
+    }
+
+    #[test]
+    fn a_quota_of_sixty_a_minute_allows_one_call_a_second() {
+        let limits = VendorLimits::new();
+        let l = RateLimits {
+            per_app_per_minute: Some(600),
+            per_user_per_minute: Some(60),
+        };
+        assert_eq!(limits.try_acquire(&key(), l), None);
+        let wait = limits
+            .try_acquire(&key(), l)
+            .expect("the second call waits");
+        assert!(
+            wait > Duration::from_millis(900) && wait <= Duration::from_millis(1020),
+            "{wait:?}"
+        );
+    }
+
+    #[test]
+    fn a_pause_holds_every_call_of_the_bucket() {
+        let limits = VendorLimits::new();
+        limits.pause(&key(), Duration::from_secs(30), false);
+        let wait = limits
+            .try_acquire(&key(), RateLimits::default())
+            .expect("paused");
+        assert!(wait > Duration::from_secs(29), "{wait:?}");
+        let other = CallKey {
+            connection: "c2",
+            ..key()
+        };
+        assert_eq!(limits.try_acquire(&other, RateLimits::default()), None);
+    }
+}

@@ -1,0 +1,471 @@
+//! Running one claimed job.
+//!
+//! A sync job (backfill window or incremental) fetches its window page by page,
+//! then stores the observations, its progress, the next backfill window and its
+//! own completion in one transaction: a crash before that commit leaves nothing
+//! behind but the job, which is retried whole; a crash after it leaves the job done.
+
+use super::plan::{self, Window};
+use super::SyncContext;
+use crate::connect::tokens::TokenError;
+use crate::db::AnyConnection;
+use crate::store::connections::{self, Connection, Status};
+use crate::store::jobs::{self, Job, Kind};
+use crate::store::{sync_state, StoreError};
+use chrono::{DateTime, Duration as ChronoDuration, Utc};
+use secrecy::{ExposeSecret, SecretString};
+use std::sync::Arc;
+use std::time::Duration;
+use tributary_connectors::{Connector, DataType, Sample, TimeWindow};
+
+/// A vendor response larger than this is refused (the connector's pages are far
+/// smaller).
+const MAX_BODY_BYTES: usize = 64 << 20;
+/// A window that needs more pages than this has a cursor that does not advance.
+const MAX_PAGES: usize = 10_000;
+/// One vendor request may take this long.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Used when a 429 carries no usable `Retry-After`.
+const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+/// How a job ended, when it did not succeed. Every reason is the hub's own words:
+/// status codes, data types, field paths; never a vendor's body.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JobError {
+    /// Try again after a backoff (an attempt is used).
+    Retry(String),
+    /// Wait this long and try again (rate limited; no attempt used).
+    Postpone(String, Duration),
+    /// Do not retry; `state` is what the data type's progress shows.
+    Fatal(String, &'static str),
+    /// The claim was lost to another worker: change nothing.
+    Lost,
+}
+
+impl From<StoreError> for JobError {
+    fn from(e: StoreError) -> Self {
+        // Database trouble is worth retrying; the error names no health data.
+        JobError::Retry(format!("database: {e}"))
+    }
+}
+
+/// What a successful job did, for metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Done {
+    pub samples: usize,
+    pub inserted: usize,
+}
+
+/// Run a job to its end (success or a [`JobError`]); the worker records the result.
+pub async fn run(ctx: &SyncContext, job: &Job) -> Result<Done, JobError> {
+    match job.kind {
+        Kind::Backfill | Kind::Incremental => sync_window(ctx, job).await,
+        Kind::TokenRefresh => refresh_token(ctx, job).await,
+        Kind::Housekeeping => housekeeping(ctx, job).await,
+    }
+}
+
+/// Run `f` with a pooled connection on the blocking pool.
+pub async fn blocking<T: Send + 'static>(
+    ctx: &SyncContext,
+    f: impl FnOnce(&mut AnyConnection) -> Result<T, JobError> + Send + 'static,
+) -> Result<T, JobError> {
+    let db = ctx.db.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = db
+            .conn()
+            .map_err(|e| JobError::Retry(format!("database: {e}")))?;
+        f(&mut conn)
+    })
+    .await
+    .map_err(|e| {
+        if e.is_panic() {
+            JobError::Retry("the job's database work panicked".into())
+        } else {
+            JobError::Retry("the job's database work was cancelled".into())
+        }
+    })?
+}
+
+/// Complete a job that has nothing (left) to do.
+async fn no_op(ctx: &SyncContext, job: &Job) -> Result<Done, JobError> {
+    let job = job.clone();
+    blocking(ctx, move |conn| {
+        if jobs::complete(conn, &job)? {
+            Ok(Done::default())
+        } else {
+            Err(JobError::Lost)
+        }
+    })
+    .await
+}
+
+async fn sync_window(ctx: &SyncContext, job: &Job) -> Result<Done, JobError> {
+    let (Some(connection_id), Some(data_type)) = (job.connection_id.clone(), job.data_type.clone())
+    else {
+        return Err(JobError::Fatal(
+            "a sync job without a connection or data type".into(),
+            sync_state::ERROR,
+        ));
+    };
+    let id = connection_id.clone();
+    let dt = data_type.clone();
+    let (connection, progress) = blocking(ctx, move |conn| {
+        let c = match connections::get(conn, &id) {
+            Ok(c) => Some(c),
+            Err(StoreError::NotFound) => None,
+            Err(e) => return Err(e.into()),
+        };
+        Ok((c, sync_state::get(conn, &id, &dt)?))
+    })
+    .await?;
+    // Revoked, deleted or narrowed since the job was queued: nothing to fetch.
+    let (Some(connection), Some(progress)) = (connection, progress) else {
+        return no_op(ctx, job).await;
+    };
+    if connection.status != Status::Active || !connection.data_types.contains(&data_type) {
+        return no_op(ctx, job).await;
+    }
+    let Some(connector) = ctx.vendors.connector(&connection.vendor) else {
+        return Err(JobError::Fatal(
+            format!("vendor {} is not available to this hub", connection.vendor),
+            sync_state::ERROR,
+        ));
+    };
+    let Some(dt) = DataType::parse(&data_type)
+        .filter(|d| connector.manifest().data_type(d.as_str()).is_some())
+    else {
+        return no_op(ctx, job).await;
+    };
+    let now = Utc::now();
+    let window = match job.kind {
+        Kind::Backfill => serde_json::from_value::<Window>(job.payload.clone()).map_err(|_| {
+            JobError::Fatal("a backfill job without a window".into(), sync_state::ERROR)
+        })?,
+        _ => {
+            let since = progress.fetched_until.map_or(now, |t| t.and_utc());
+            let overlap = ChronoDuration::from_std(ctx.settings.overlap).unwrap_or_default();
+            Window {
+                start: (since - overlap)
+                    .max(progress.backfill_from.and_utc())
+                    .min(now),
+                end: now,
+            }
+        }
+    };
+    let samples = fetch(ctx, &connection, connector.as_ref(), &dt, window).await?;
+    store(ctx, job, connection, connector, window, samples).await
+}
+
+/// Every page of one data type within `window`.
+async fn fetch(
+    ctx: &SyncContext,
+    connection: &Connection,
+    connector: &dyn Connector,
+    data_type: &DataType,
+    window: Window,
+) -> Result<Vec<Sample>, JobError> {
+    let manifest = connector.manifest();
+    let vendor = manifest.vendor;
+    let key = super::limits::CallKey {
+        vendor,
+        vendor_app: connection.vendor_app_id.as_deref(),
+        connection: &connection.id,
+    };
+    let mut token = access_token(ctx, &connection.id, false).await?;
+    let mut refreshed = false;
+    let mut cursor: Option<String> = None;
+    let mut samples = Vec::new();
+    let window = TimeWindow {
+        start: window.start,
+        end: window.end,
+    };
+    for _ in 0..MAX_PAGES {
+        let request = connector
+            .build_request(data_type, window, cursor.as_deref())
+            .map_err(|e| JobError::Fatal(e.to_string(), sync_state::ERROR))?;
+        if let Err(wait) = ctx.limits.acquire(&key, manifest.rate_limits).await {
+            return Err(JobError::Postpone(
+                format!("{vendor} rate limit: waiting {}s", wait.as_secs()),
+                wait,
+            ));
+        }
+        let sent = ctx
+            .http
+            .request(
+                reqwest::Method::from_bytes(request.method.as_bytes())
+                    .unwrap_or(reqwest::Method::GET),
+                &request.url,
+            )
+            .query(&request.query)
+            .bearer_auth(token.expose_secret())
+            .timeout(REQUEST_TIMEOUT)
+            .send()
+            .await;
+        let response = match sent {
+            Ok(r) => r,
+            Err(e) => {
+                ctx.metrics.vendor_call(vendor, "error");
+                let what = if e.is_timeout() {
+                    "timed out"
+                } else {
+                    "unreachable"
+                };
+                return Err(JobError::Retry(format!("{vendor} API {what}")));
+            }
+        };
+        let status = response.status();
+        ctx.metrics.vendor_call(vendor, status.as_str());
+        match status.as_u16() {
+            200..=299 => {}
+            401 if !refreshed => {
+                // The vendor refused the token: refresh once and ask again.
+                token = access_token(ctx, &connection.id, true).await?;
+                refreshed = true;
+                continue;
+            }
+            429 => {
+                let wait = retry_after(response.headers()).unwrap_or(DEFAULT_RETRY_AFTER);
+                ctx.limits.pause(&key, wait, false);
+                return Err(JobError::Postpone(
+                    format!("{vendor} answered 429; retrying after {}s", wait.as_secs()),
+                    wait,
+                ));
+            }
+            401 => {
+                return Err(JobError::Retry(format!(
+                    "{vendor} refused a fresh token (401)"
+                )))
+            }
+            408 | 500..=599 => {
+                return Err(JobError::Retry(format!(
+                    "{vendor} answered {}",
+                    status.as_u16()
+                )))
+            }
+            code => {
+                return Err(JobError::Fatal(
+                    format!("{vendor} answered {code} for {data_type}"),
+                    sync_state::ERROR,
+                ))
+            }
+        }
+        let body = read_body(response, vendor).await?;
+        let page = connector.parse(data_type, &body).map_err(|e| {
+            // The path names the field; the problem text could quote a value.
+            JobError::Fatal(
+                format!("{vendor} {data_type} payload does not parse at {}", e.path),
+                sync_state::ERROR,
+            )
+        })?;
+        samples.extend(page.samples);
+        match page.next_cursor {
+            Some(next) if Some(&next) == cursor.as_ref() => {
+                return Err(JobError::Fatal(
+                    format!("{vendor} {data_type}: the page cursor did not advance"),
+                    sync_state::ERROR,
+                ))
+            }
+            Some(next) => cursor = Some(next),
+            None => return Ok(samples),
+        }
+    }
+    Err(JobError::Fatal(
+        format!("{vendor} {data_type}: more than {MAX_PAGES} pages in one window"),
+        sync_state::ERROR,
+    ))
+}
+
+async fn read_body(mut response: reqwest::Response, vendor: &str) -> Result<Vec<u8>, JobError> {
+    let mut body = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len() + chunk.len() > MAX_BODY_BYTES {
+                    return Err(JobError::Fatal(
+                        format!("{vendor} sent a page over {} MiB", MAX_BODY_BYTES >> 20),
+                        sync_state::ERROR,
+                    ));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(body),
+            Err(_) => {
+                return Err(JobError::Retry(format!(
+                    "{vendor} API stopped mid-response"
+                )))
+            }
+        }
+    }
+}
+
+/// `Retry-After` as seconds or an HTTP date, at most a day.
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let text = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
+    let wait = match text.parse::<u64>() {
+        Ok(secs) => Duration::from_secs(secs),
+        Err(_) => {
+            let at = DateTime::parse_from_rfc2822(text).ok()?.with_timezone(&Utc);
+            (at - Utc::now()).to_std().unwrap_or_default()
+        }
+    };
+    Some(wait.min(Duration::from_secs(86_400)))
+}
+
+async fn access_token(
+    ctx: &SyncContext,
+    connection_id: &str,
+    force: bool,
+) -> Result<SecretString, JobError> {
+    match ctx.tokens.access_token(connection_id, force).await {
+        Ok(t) => Ok(t),
+        Err(TokenError::ReauthRequired) => Err(JobError::Fatal(
+            "the vendor no longer accepts the member's grant; the member must connect again".into(),
+            sync_state::REAUTH_REQUIRED,
+        )),
+        Err(TokenError::NotConnected) => Err(JobError::Fatal(
+            "the connection has no tokens".into(),
+            sync_state::ERROR,
+        )),
+        Err(TokenError::UnknownVendor) => Err(JobError::Fatal(
+            "the vendor is not available to this hub".into(),
+            sync_state::ERROR,
+        )),
+        Err(TokenError::Unavailable(_)) => {
+            Err(JobError::Retry("token refresh failed for now".into()))
+        }
+        Err(TokenError::Store(e)) => Err(e.into()),
+    }
+}
+
+/// Store a window's samples, the progress, the next backfill window and the job's
+/// completion in one transaction.
+async fn store(
+    ctx: &SyncContext,
+    job: &Job,
+    connection: Connection,
+    connector: Arc<dyn Connector>,
+    window: Window,
+    samples: Vec<Sample>,
+) -> Result<Done, JobError> {
+    let (ring, settings, job) = (ctx.ring.clone(), ctx.settings.clone(), job.clone());
+    blocking(ctx, move |conn| {
+        conn.write_transaction(|conn| {
+            let data_type = job.data_type.clone().unwrap_or_default();
+            // Consent is checked again where it counts: a grant narrowed while the
+            // job fetched stores nothing of the removed type.
+            let current = connections::get(conn, &connection.id)?;
+            if current.status != Status::Active || !current.data_types.contains(&data_type) {
+                return if jobs::complete(conn, &job)? {
+                    Ok(Done::default())
+                } else {
+                    Err(JobError::Lost)
+                };
+            }
+            let count = samples.len();
+            let report = crate::ingest::store_samples(
+                conn,
+                &ring,
+                &current.member_id,
+                &current.vendor,
+                &data_type,
+                &samples,
+            )
+            .map_err(|e| match e {
+                crate::ingest::IngestError::Store(s) => JobError::from(s),
+                _ => JobError::Fatal(
+                    format!(
+                        "{} {data_type}: a record could not be normalised",
+                        current.vendor
+                    ),
+                    sync_state::ERROR,
+                ),
+            })?;
+            let manifest = connector.manifest();
+            match job.kind {
+                Kind::Backfill => {
+                    let progress = sync_state::get(conn, &current.id, &data_type)?
+                        .ok_or(StoreError::NotFound)?;
+                    let from = progress.backfill_from.and_utc();
+                    let done = window.start <= from;
+                    sync_state::backfilled(
+                        conn,
+                        &current.id,
+                        &data_type,
+                        window.start.naive_utc(),
+                        done,
+                    )?;
+                    if !done {
+                        plan::enqueue_backfill(
+                            conn,
+                            &settings,
+                            &current,
+                            &data_type,
+                            from,
+                            window.start,
+                        )?;
+                    }
+                }
+                _ => {
+                    let next = Utc::now() + plan::incremental_interval(&settings, manifest);
+                    sync_state::synced(
+                        conn,
+                        &current.id,
+                        &data_type,
+                        window.end.naive_utc(),
+                        next.naive_utc(),
+                    )?;
+                }
+            }
+            connections::synced(conn, &current.id)?;
+            if !jobs::complete(conn, &job)? {
+                return Err(JobError::Lost);
+            }
+            Ok(Done {
+                samples: count,
+                inserted: report.inserted,
+            })
+        })
+    })
+    .await
+}
+
+async fn refresh_token(ctx: &SyncContext, job: &Job) -> Result<Done, JobError> {
+    let Some(id) = job.connection_id.clone() else {
+        return no_op(ctx, job).await;
+    };
+    match access_token(ctx, &id, true).await {
+        Ok(_) => no_op(ctx, job).await,
+        // The grant is gone: the connection already shows it; nothing to retry.
+        Err(JobError::Fatal(reason, _)) => {
+            Err(JobError::Fatal(reason, sync_state::REAUTH_REQUIRED))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn housekeeping(ctx: &SyncContext, job: &Job) -> Result<Done, JobError> {
+    let (settings, job) = (ctx.settings.clone(), job.clone());
+    let done = ChronoDuration::from_std(settings.keep_done).unwrap_or(ChronoDuration::days(7));
+    let failed = ChronoDuration::from_std(settings.keep_failed).unwrap_or(ChronoDuration::days(30));
+    blocking(ctx, move |conn| {
+        let purged = jobs::purge(conn, done, failed)?;
+        tracing::info!(purged, "housekeeping: finished jobs deleted");
+        if jobs::complete(conn, &job)? {
+            Ok(Done::default())
+        } else {
+            Err(JobError::Lost)
+        }
+    })
+    .await
+}
+
+impl From<diesel::result::Error> for JobError {
+    fn from(e: diesel::result::Error) -> Self {
+        JobError::from(StoreError::from(e))
+    }
+}

@@ -1,0 +1,369 @@
+//! The sync engine: the durable job queue's semantics, claims under concurrency,
+//! and backfill, retries and roles end to end against the sandbox over HTTP.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use chrono::{Duration, Utc};
+use common::demo::{connected_with, context};
+use common::*;
+use serde_json::{json, Value};
+use std::collections::HashSet;
+use tributary::store::jobs::{self, Claim, Enqueued, Kind, NewJob, Outcome};
+
+fn job(kind: Kind, key: &str) -> NewJob {
+    NewJob {
+        kind,
+        lock_key: key.to_owned(),
+        connection_id: None,
+        data_type: None,
+        payload: json!({"window": "w"}),
+        run_at: Utc::now().naive_utc(),
+        max_attempts: 3,
+    }
+}
+
+fn claim(conn: &mut tributary::db::AnyConnection, worker: &str, lease: Duration) -> Claim {
+    jobs::claim(conn, worker, &Kind::ALL, lease).unwrap()
+}
+
+fn claimed(c: Claim) -> jobs::Job {
+    match c {
+        Claim::Job(j) => j,
+        other => panic!("expected a job, got {other:?}"),
+    }
+}
+
+/// The state and last error of a job, read directly.
+fn state_of(db: &TestDb, id: &str) -> (String, Option<String>, i32) {
+    use diesel::prelude::*;
+    use tributary::db::schema::jobs::dsl;
+    let mut conn = db.raw_conn();
+    dsl::jobs
+        .find(id)
+        .select((dsl::state, dsl::last_error, dsl::attempts))
+        .first(&mut conn)
+        .unwrap()
+}
+
+/// Job states of the whole queue, counted.
+fn queue(db: &TestDb) -> Vec<(String, String, i64)> {
+    let (pool, _) = db.open(&test_master_key());
+    let mut conn = pool.conn().unwrap();
+    let mut counts = jobs::counts(&mut conn).unwrap();
+    counts.sort();
+    counts
+}
+
+on_both_backends! {
+    fn requests_for_the_same_work_coalesce_and_one_job_per_key_runs(db: TestDb) {
+        let (pool, _) = db.open(&test_master_key());
+        let mut conn = pool.conn().unwrap();
+        let first = jobs::enqueue(&mut conn, &job(Kind::Incremental, "k")).unwrap();
+        let Enqueued::Added(first_id) = first else { panic!("{first:?}") };
+        assert_eq!(jobs::enqueue(&mut conn, &job(Kind::Incremental, "k")).unwrap(), Enqueued::Coalesced);
+        // Another kind on the same key is its own job; backfill windows never coalesce.
+        assert!(matches!(jobs::enqueue(&mut conn, &job(Kind::Backfill, "k")).unwrap(), Enqueued::Added(_)));
+        assert!(matches!(jobs::enqueue(&mut conn, &job(Kind::Backfill, "k")).unwrap(), Enqueued::Added(_)));
+
+        let running = claimed(claim(&mut conn, "w1", Duration::seconds(60)));
+        assert_eq!(running.attempt, 1);
+        // Three more are queued on "k", but none may run while one does.
+        assert!(matches!(claim(&mut conn, "w2", Duration::seconds(60)), Claim::Nothing));
+        // Work on another key is not held up.
+        jobs::enqueue(&mut conn, &job(Kind::Incremental, "other")).unwrap();
+        let other = claimed(claim(&mut conn, "w2", Duration::seconds(60)));
+        assert_eq!(other.lock_key, "other");
+        assert!(jobs::complete(&mut conn, &other).unwrap());
+
+        // While the first incremental runs, a new request queues (it may see newer data).
+        if running.id == first_id {
+            assert!(matches!(jobs::enqueue(&mut conn, &job(Kind::Incremental, "k")).unwrap(), Enqueued::Added(_)));
+        }
+        assert!(jobs::complete(&mut conn, &running).unwrap());
+        let mut seen = HashSet::from([running.id.clone()]);
+        while let Claim::Job(j) = claim(&mut conn, "w1", Duration::seconds(60)) {
+            assert!(seen.insert(j.id.clone()), "claimed twice: {}", j.id);
+            assert!(matches!(claim(&mut conn, "w2", Duration::seconds(60)), Claim::Nothing));
+            assert!(jobs::complete(&mut conn, &j).unwrap());
+        }
+        assert_eq!(seen.len(), 4);
+        assert_eq!(queue(&db), vec![("backfill".into(), "done".into(), 2), ("incremental".into(), "done".into(), 3)]);
+    }
+
+    fn an_expired_lease_is_taken_over_and_the_old_claim_can_change_nothing(db: TestDb) {
+        let (pool, _) = db.open(&test_master_key());
+        let mut conn = pool.conn().unwrap();
+        jobs::enqueue(&mut conn, &job(Kind::Incremental, "k")).unwrap();
+        let stalled = claimed(claim(&mut conn, "dead", Duration::milliseconds(50)));
+        assert!(matches!(claim(&mut conn, "w2", Duration::seconds(60)), Claim::Nothing));
+        std::thread::sleep(std::time::Duration::from_millis(120));
+        let taken = claimed(claim(&mut conn, "w2", Duration::seconds(60)));
+        assert_eq!((taken.id.as_str(), taken.attempt), (stalled.id.as_str(), 2));
+        // The stalled worker wakes up: its claim is fenced off.
+        assert!(!jobs::renew(&mut conn, &stalled, Duration::seconds(60)).unwrap());
+        assert!(!jobs::complete(&mut conn, &stalled).unwrap());
+        assert_eq!(jobs::fail(&mut conn, &stalled, "late", None).unwrap(), Outcome::Lost);
+        assert!(jobs::complete(&mut conn, &taken).unwrap());
+        assert_eq!(state_of(&db, &taken.id).0, "done");
+    }
+
+    fn failures_back_off_then_end_failed_with_the_reason(db: TestDb) {
+        let (pool, _) = db.open(&test_master_key());
+        let mut conn = pool.conn().unwrap();
+        let Enqueued::Added(id) = jobs::enqueue(&mut conn, &job(Kind::Incremental, "k")).unwrap() else { panic!() };
+        // A 429 postpones without using an attempt.
+        let j = claimed(claim(&mut conn, "w", Duration::seconds(60)));
+        let soon = Utc::now().naive_utc() + Duration::milliseconds(30);
+        assert_eq!(jobs::postpone(&mut conn, &j, "demo answered 429", soon).unwrap(), Outcome::Retrying(soon));
+        assert_eq!(state_of(&db, &id), ("queued".into(), Some("demo answered 429".into()), 0));
+        std::thread::sleep(std::time::Duration::from_millis(60));
+        for attempt in 1..=3 {
+            let j = claimed(claim(&mut conn, "w", Duration::seconds(60)));
+            assert_eq!(j.attempt, attempt);
+            let retry = Some(Duration::milliseconds(30));
+            let outcome = jobs::fail(&mut conn, &j, "demo answered 503", retry).unwrap();
+            if attempt < 3 {
+                assert!(matches!(outcome, Outcome::Retrying(_)), "{outcome:?}");
+                // Not before its time.
+                assert!(matches!(claim(&mut conn, "w", Duration::seconds(60)), Claim::Nothing));
+                std::thread::sleep(std::time::Duration::from_millis(60));
+            } else {
+                assert_eq!(outcome, Outcome::Failed);
+            }
+        }
+        assert_eq!(state_of(&db, &id), ("failed".into(), Some("demo answered 503".into()), 3));
+        assert!(matches!(claim(&mut conn, "w", Duration::seconds(60)), Claim::Nothing));
+
+        // A job whose workers keep dying ends failed too.
+        let mut dying = job(Kind::Incremental, "dies");
+        dying.max_attempts = 1;
+        jobs::enqueue(&mut conn, &dying).unwrap();
+        claimed(claim(&mut conn, "w", Duration::milliseconds(20)));
+        std::thread::sleep(std::time::Duration::from_millis(60));
+        assert!(matches!(claim(&mut conn, "w", Duration::seconds(60)), Claim::Exhausted { kind: Kind::Incremental, .. }));
+    }
+
+    fn concurrent_workers_claim_each_job_exactly_once(db: TestDb) {
+        let (pool, _) = db.open(&test_master_key());
+        {
+            let mut conn = pool.conn().unwrap();
+            for i in 0..120 {
+                jobs::enqueue(&mut conn, &job(Kind::Backfill, &format!("key-{}", i % 40))).unwrap();
+            }
+        }
+        let claimed: Vec<Vec<String>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..4)
+                .map(|w| {
+                    let pool = pool.clone();
+                    s.spawn(move || {
+                        let mut conn = pool.conn().unwrap();
+                        let mut mine = Vec::new();
+                        let mut idle = 0;
+                        while idle < 20 {
+                            match jobs::claim(&mut conn, &format!("w{w}"), &Kind::ALL, Duration::seconds(60)).unwrap() {
+                                Claim::Job(j) => {
+                                    idle = 0;
+                                    mine.push(j.id.clone());
+                                    assert!(jobs::complete(&mut conn, &j).unwrap());
+                                }
+                                _ => {
+                                    idle += 1;
+                                    std::thread::sleep(std::time::Duration::from_millis(5));
+                                }
+                            }
+                        }
+                        mine
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let all: Vec<&String> = claimed.iter().flatten().collect();
+        let unique: HashSet<&&String> = all.iter().collect();
+        assert_eq!((all.len(), unique.len()), (120, 120));
+        assert_eq!(queue(&db), vec![("backfill".into(), "done".into(), 120)]);
+    }
+
+    fn connecting_backfills_every_granted_type_to_the_sandbox_truth(db: TestDb) {
+        let (hub, key) = connected_with(&db, "[sync]\nbackfill_days = 10\nbackfill_window_days = 3\n", &[]);
+        let api = Api::new(&hub, Some(&key));
+        let sync = wait_until_synced(&api, &["heart_rate", "steps"]);
+        for s in sync.as_array().unwrap() {
+            assert_eq!(s["state"], "idle", "{s}");
+            assert!(s["last_error"].is_null(), "{s}");
+            assert!(s["oldest_day_fetched"].as_str().is_some(), "{s}");
+        }
+        let truth = sandbox_truth(&db, &hub, &sync);
+        assert!(truth["heart_rate"] > 500, "{truth:?}");
+        assert_eq!(stored(&db), truth);
+        // A manual sync re-reads the overlap: nothing is duplicated.
+        let (status, body) = api.call("POST", "/v1/members/alice/connections/demo/sync", None);
+        assert_eq!(status, 202, "{body}");
+        assert_eq!(body["data_types"], json!(["steps", "heart_rate"]));
+        assert!(eventually(30, || queue(&db).iter().all(|(_, s, _)| s == "done")), "{:?}", queue(&db));
+        let sync = wait_until_synced(&api, &["heart_rate", "steps"]);
+        assert_eq!(stored(&db), sandbox_truth(&db, &hub, &sync));
+        let metrics = hub.get("/metrics").text().unwrap();
+        assert!(metrics.contains("tributary_vendor_calls_total{status=\"200\",vendor=\"demo\"}"), "{metrics}");
+        assert!(metrics.contains("tributary_job_runs_total{kind=\"backfill\",outcome=\"done\"}"), "{metrics}");
+    }
+
+    fn vendor_faults_are_retried_and_a_revoked_grant_ends_reauth_required(db: TestDb) {
+        let config = "[sync]\nbackfill_days = 6\nbackfill_window_days = 2\nretry_base_secs = 1\nretry_max_secs = 2\n";
+        let cfg = db.write_config(config);
+        let hub = Hub::start_with(db.path(), &db.env(), &["--config", cfg.to_str().unwrap()]);
+        let (_, key) = create_portal(&db, "P");
+        // The sandbox fails the first data calls: two 500s, a 429 asking for 1 s, a slow answer.
+        let faults = reqwest::blocking::Client::new();
+        for body in [
+            json!({"kind": "server_error", "times": 2}),
+            json!({"kind": "rate_limit", "times": 1, "retry_after_secs": 1}),
+            json!({"kind": "slow", "times": 1, "delay_ms": 300}),
+        ] {
+            let r = faults.post(hub.url("/sandbox/demo/_control/faults")).json(&body).send().unwrap();
+            assert_eq!(r.status(), 200);
+        }
+        common::demo::connect_alice(&hub, &key);
+        let api = Api::new(&hub, Some(&key));
+        let sync = wait_until_synced(&api, &["heart_rate", "steps"]);
+        assert_eq!(stored(&db), sandbox_truth(&db, &hub, &sync));
+        let metrics = hub.get("/metrics").text().unwrap();
+        assert!(metrics.contains("tributary_vendor_calls_total{status=\"500\",vendor=\"demo\"} 2"), "{metrics}");
+        assert!(metrics.contains("tributary_vendor_calls_total{status=\"429\",vendor=\"demo\"} 1"), "{metrics}");
+
+        // The member's grant is revoked at the vendor: the next sync ends reauth_required.
+        let r = faults.post(hub.url("/sandbox/demo/_control/faults")).json(&json!({"kind": "revoke_tokens"})).send().unwrap();
+        assert_eq!(r.status(), 200);
+        let before = stored(&db);
+        let (status, _) = api.call("POST", "/v1/members/alice/connections/demo/sync", None);
+        assert_eq!(status, 202);
+        assert!(eventually(30, || {
+            let c = &api.call("GET", "/v1/members/alice/connections", None).1["data"][0];
+            c["status"] == "reauth_required"
+                && c["sync"].as_array().unwrap().iter().any(|s| s["state"] == "reauth_required")
+        }), "{}", api.call("GET", "/v1/members/alice/connections", None).1);
+        // Nothing stored was lost.
+        assert_eq!(stored(&db), before);
+        let (status, body) = api.call("POST", "/v1/members/alice/connections/demo/sync", None);
+        assert_eq!(status, 409, "{body}");
+        assert!(body["message"].as_str().unwrap().contains("reauth_required"), "{body}");
+    }
+
+    fn an_api_process_queues_and_a_worker_process_syncs(db: TestDb) {
+        let cfg = db.write_config("[sync]\nbackfill_days = 4\n");
+        let api_hub = Hub::start_serving(db.path(), &db.env(), &["--config", cfg.to_str().unwrap()], &["--role", "api"]);
+        let (_, key) = create_portal(&db, "P");
+        common::demo::connect_alice(&api_hub, &key);
+        std::thread::sleep(std::time::Duration::from_secs(2));
+        // Nobody works the queue yet.
+        assert_eq!(queue(&db), vec![("backfill".into(), "queued".into(), 2)]);
+        assert_eq!(stored(&db), Counts::new());
+        // A worker process on the same database, reaching the vendor (the sandbox)
+        // where the API process serves it.
+        let worker_cfg = db.write_config(&format!(
+            "[sync]\nbackfill_days = 4\n[sandbox]\nurl = \"{}\"\n",
+            api_hub.url("")
+        ));
+        let worker = Hub::start_serving(db.path(), &db.env(), &["--config", worker_cfg.to_str().unwrap()], &["--role", "worker"]);
+        assert_eq!(worker.get("/healthz").status(), 200);
+        assert_eq!(worker.get("/v1/members").status(), 404, "a worker serves no API");
+        let api = Api::new(&api_hub, Some(&key));
+        let sync = wait_until_synced(&api, &["heart_rate", "steps"]);
+        assert_eq!(stored(&db), sandbox_truth(&db, &api_hub, &sync));
+        assert!(worker.logs().contains("\"role\":\"worker\""), "{}", worker.logs());
+    }
+}
+
+type Counts = std::collections::BTreeMap<String, usize>;
+
+/// Poll the connections API until every listed data type is idle; its `sync` list.
+fn wait_until_synced(api: &Api, types: &[&str]) -> Value {
+    let mut last = Value::Null;
+    let done = eventually(60, || {
+        last = api.call("GET", "/v1/members/alice/connections", None).1;
+        let sync = &last["data"][0]["sync"];
+        let idle: Vec<&str> = sync
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter(|s| s["state"] == "idle")
+                    .filter_map(|s| s["data_type"].as_str())
+                    .collect()
+            })
+            .unwrap_or_default();
+        types.iter().all(|t| idle.contains(t))
+    });
+    assert!(done, "not synced in time: {last}");
+    last["data"][0]["sync"].clone()
+}
+
+/// Stored observations per data type (current versions).
+fn stored(db: &TestDb) -> Counts {
+    use diesel::prelude::*;
+    use tributary::db::schema::observations::dsl;
+    let mut conn = db.raw_conn();
+    let rows: Vec<String> = dsl::observations
+        .select(dsl::data_type)
+        .load(&mut conn)
+        .unwrap();
+    let mut counts = Counts::new();
+    for r in rows {
+        *counts.entry(r).or_default() += 1;
+    }
+    counts
+}
+
+/// How many records the sandbox serves for each data type over the synced span
+/// (`backfill_from` to `fetched_until`), fetched from its data API directly with
+/// the connection's own token: the ground truth.
+fn sandbox_truth(db: &TestDb, hub: &Hub, sync: &Value) -> Counts {
+    let (tokens, connection) = context(db, hub);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let token = rt
+        .block_on(tokens.access_token(&connection.id, false))
+        .unwrap();
+    let token = secrecy::ExposeSecret::expose_secret(&token).to_owned();
+    let client = reqwest::blocking::Client::new();
+    sync.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let data_type = s["data_type"].as_str().unwrap().to_owned();
+            let (from, until) = (
+                s["backfill_from"].as_str().unwrap(),
+                s["fetched_until"].as_str().unwrap(),
+            );
+            let mut records = Vec::new();
+            let mut cursor: Option<String> = None;
+            loop {
+                let mut q = vec![
+                    ("start", from.to_owned()),
+                    ("end", until.to_owned()),
+                    ("limit", "1000".to_owned()),
+                ];
+                if let Some(c) = &cursor {
+                    q.push(("cursor", c.clone()));
+                }
+                let page: Value = client
+                    .get(hub.url(&format!("/sandbox/demo/api/v1/{data_type}")))
+                    .query(&q)
+                    .bearer_auth(&token)
+                    .send()
+                    .unwrap()
+                    .json()
+                    .unwrap();
+                records.extend(page["data"].as_array().unwrap().iter().cloned());
+                match page["next_cursor"].as_str() {
+                    Some(c) => cursor = Some(c.to_owned()),
+                    None => break,
+                }
+            }
+            (data_type, records.len())
+        })
+        .collect()
+}
