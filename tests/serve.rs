@@ -158,11 +158,34 @@ fn make_database_unreachable(db: &TestDb) -> Box<dyn FnOnce()> {
             let name = db.pg_name().to_owned();
             let mut admin = admin_conn();
             admin
-                .batch_execute(&format!(
-                    "ALTER DATABASE {name} ALLOW_CONNECTIONS false; \
-                     SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}';"
-                ))
+                .batch_execute(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false"))
                 .unwrap();
+            // A connection that was being opened as the door closed may still get
+            // in (the hub's sync workers open connections all the time): terminate
+            // until none is left.
+            for _ in 0..50 {
+                admin
+                    .batch_execute(&format!(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+                    ))
+                    .unwrap();
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                #[derive(diesel::QueryableByName)]
+                struct N {
+                    #[diesel(sql_type = diesel::sql_types::BigInt)]
+                    n: i64,
+                }
+                let left: N = diesel::RunQueryDsl::get_result(
+                    diesel::sql_query(format!(
+                        "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = '{name}'"
+                    )),
+                    &mut admin,
+                )
+                .unwrap();
+                if left.n == 0 {
+                    break;
+                }
+            }
             Box::new(move || {
                 admin
                     .batch_execute(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"))

@@ -75,6 +75,26 @@ impl AnyConnection {
 }
 
 /// Is this error a unique-constraint violation (the row already exists)?
+/// The database cannot be used through this connection any more: the server closed
+/// it (PostgreSQL), or the file is gone or failing under it (SQLite's "disk I/O
+/// error", "unable to open database file"). The pool drops such a connection, and
+/// the API answers 503, as for any outage.
+pub fn is_unavailable(err: &diesel::result::Error) -> bool {
+    match err {
+        diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::ClosedConnection,
+            _,
+        ) => true,
+        diesel::result::Error::DatabaseError(_, info) => is_unavailable_message(info.message()),
+        _ => false,
+    }
+}
+
+/// SQLite's messages for SQLITE_IOERR and SQLITE_CANTOPEN.
+pub(crate) fn is_unavailable_message(message: &str) -> bool {
+    message.starts_with("disk I/O error") || message.starts_with("unable to open database file")
+}
+
 pub fn is_unique_violation(err: &diesel::result::Error) -> bool {
     matches!(
         err,

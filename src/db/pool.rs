@@ -73,6 +73,11 @@ impl Instrumentation for Liveness {
                 Some(QueryError::DatabaseError(DatabaseErrorKind::ClosedConnection, _)) => {
                     self.closed = true
                 }
+                Some(QueryError::DatabaseError(_, info))
+                    if super::is_unavailable_message(info.message()) =>
+                {
+                    self.closed = true
+                }
                 Some(_) => {}
             }
         }
@@ -277,10 +282,7 @@ impl Database {
                 .map_err(|_| "database unreachable".to_owned())?;
             match conn.batch_execute("SELECT 1") {
                 Ok(()) => break conn,
-                Err(diesel::result::Error::DatabaseError(
-                    diesel::result::DatabaseErrorKind::ClosedConnection,
-                    _,
-                )) if attempts > 1 => attempts -= 1,
+                Err(e) if super::is_unavailable(&e) && attempts > 1 => attempts -= 1,
                 Err(_) => return Err("database unreachable".to_owned()),
             }
         };

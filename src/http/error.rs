@@ -88,12 +88,10 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::NotFound => Self::NotFound,
             StoreError::Conflict => Self::Conflict("it already exists".into()),
-            // The server closed a pooled connection (a restart, an operator): the
-            // pool drops it; this request is told to retry, like any outage.
-            StoreError::Db(diesel::result::Error::DatabaseError(
-                diesel::result::DatabaseErrorKind::ClosedConnection,
-                _,
-            )) => Self::database_unavailable(&"the server closed the connection"),
+            // The server closed a pooled connection (a restart, an operator), or
+            // the SQLite file failed under it: the pool drops the connection; this
+            // request is told to retry, like any outage.
+            StoreError::Db(e) if crate::db::is_unavailable(&e) => Self::database_unavailable(&e),
             other => Self::internal(&other),
         }
     }
