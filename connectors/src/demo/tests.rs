@@ -72,7 +72,7 @@ fn the_manifest_describes_the_sandbox_vendor() {
             ),
         ]
     );
-    assert_eq!(m.rate_limits.per_app_per_minute, Some(600));
+    assert_eq!(m.rate_limits.per_app_per_minute, Some(6000));
     assert_eq!(m.rate_limits.per_user_per_minute, Some(60));
     assert_eq!((m.delivery, m.max_history_days), (Delivery::Poll, 90));
 }
