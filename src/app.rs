@@ -107,6 +107,7 @@ pub async fn serve(settings: Settings, role: Role) -> anyhow::Result<()> {
         limits: Arc::new(crate::sync::limits::VendorLimits::new()),
         metrics: metrics.clone(),
         instance: crate::sync::instance_name(),
+        db_slots: crate::sync::db_slots(),
     };
     let state = AppState {
         db: db.clone(),

@@ -78,7 +78,7 @@ struct SyncFile {
 impl Default for SyncFile {
     fn default() -> Self {
         Self {
-            workers: 4,
+            workers: 16,
             incremental_interval_secs: 900,
             backfill_days: 30,
             backfill_days_by_vendor: std::collections::BTreeMap::new(),

@@ -47,11 +47,16 @@ fn state_of(db: &TestDb, id: &str) -> (String, Option<String>, i32) {
         .unwrap()
 }
 
-/// Job states of the whole queue, counted.
+/// Job states of the whole queue (done ones too), counted by kind and state.
 fn queue(db: &TestDb) -> Vec<(String, String, i64)> {
-    let (pool, _) = db.open(&test_master_key());
-    let mut conn = pool.conn().unwrap();
-    let mut counts = jobs::counts(&mut conn).unwrap();
+    use diesel::prelude::*;
+    use tributary::db::schema::jobs::dsl;
+    let mut conn = db.raw_conn();
+    let mut counts: Vec<(String, String, i64)> = dsl::jobs
+        .group_by((dsl::kind, dsl::state))
+        .select((dsl::kind, dsl::state, diesel::dsl::count_star()))
+        .load(&mut conn)
+        .unwrap();
     counts.sort();
     counts
 }

@@ -218,26 +218,40 @@ pub fn claim(
     let now = Utc::now().naive_utc();
     let kinds: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
     let result = conn.write_transaction(|conn| -> Result<Claim, StoreError> {
+        // First a job whose worker stopped renewing its lease, then the queued job
+        // due first whose key has no running job. Two queries, so that each is one
+        // range scan of a partial index (`jobs_leases`, `jobs_due`) however many
+        // finished jobs the table keeps.
+        let expired = jobs::table
+            .filter(jobs::state.eq(RUNNING))
+            .filter(jobs::lease_until.lt(now))
+            .filter(jobs::kind.eq_any(&kinds))
+            .order(jobs::lease_until.asc())
+            .select((jobs::id, jobs::state, jobs::attempts, jobs::max_attempts));
         let running = diesel::alias!(jobs as running);
-        let other_running = diesel::dsl::exists(
+        let key_is_running = diesel::dsl::exists(
             running
                 .filter(running.field(jobs::lock_key).eq(jobs::lock_key))
                 .filter(running.field(jobs::state).eq(RUNNING)),
         );
         let due = jobs::table
+            .filter(jobs::state.eq(QUEUED))
+            .filter(jobs::run_at.le(now))
             .filter(jobs::kind.eq_any(&kinds))
-            .filter(
-                jobs::state
-                    .eq(QUEUED)
-                    .and(jobs::run_at.le(now))
-                    .and(diesel::dsl::not(other_running))
-                    .or(jobs::state.eq(RUNNING).and(jobs::lease_until.lt(now))),
-            )
+            .filter(diesel::dsl::not(key_is_running))
             .order(jobs::run_at.asc())
             .select((jobs::id, jobs::state, jobs::attempts, jobs::max_attempts));
         let found: Option<(String, String, i32, i32)> = match conn {
-            AnyConnection::Postgresql(pg) => due.for_update().skip_locked().first(pg).optional()?,
-            AnyConnection::Sqlite(lite) => due.first(lite).optional()?,
+            AnyConnection::Postgresql(pg) => {
+                match expired.for_update().skip_locked().first(pg).optional()? {
+                    Some(row) => Some(row),
+                    None => due.for_update().skip_locked().first(pg).optional()?,
+                }
+            }
+            AnyConnection::Sqlite(lite) => match expired.first(lite).optional()? {
+                Some(row) => Some(row),
+                None => due.first(lite).optional()?,
+            },
         };
         let Some((id, state, attempts, max_attempts)) = found else {
             return Ok(Claim::Nothing);
@@ -427,9 +441,11 @@ fn requeue(
     }
 }
 
-/// Counts of jobs by kind and state, for metrics.
+/// Counts of unfinished and failed jobs by kind and state, for metrics (`done`
+/// jobs are left out: there are many, and they are history).
 pub fn counts(conn: &mut AnyConnection) -> Result<Vec<(String, String, i64)>, StoreError> {
     Ok(jobs::table
+        .filter(jobs::state.ne(DONE))
         .group_by((jobs::kind, jobs::state))
         .select((jobs::kind, jobs::state, diesel::dsl::count_star()))
         .load(conn)?)

@@ -1,9 +1,10 @@
-//! Vendor rate limits: one bucket per vendor app and one per connection, sized from
-//! the vendor's manifest, and a pause per bucket when the vendor answers 429.
+//! Vendor rate limits: one bucket per vendor app (governor) and one per connection,
+//! sized from the vendor's manifest, and a pause per bucket when the vendor answers
+//! 429.
 //!
-//! Policy: calls are spread evenly (governor's GCRA with a burst of one, at 99 % of
-//! the published rate), so no window of the vendor's length ever holds more calls
-//! than the quota, however the vendor aligns its windows. A short wait is slept; a
+//! Policy: calls are spread evenly (GCRA with a burst of one, at 99 % of the
+//! published rate), so no window of the vendor's length ever holds more calls than
+//! the quota, however the vendor aligns its windows. A short wait is slept; a
 //! long one (a vendor's `Retry-After`, a drained per-minute bucket) is returned so
 //! the job can be postponed without holding a worker. Buckets are per process:
 //! several processes share a vendor app's quota only through their job claims
@@ -39,7 +40,10 @@ impl CallKey<'_> {
 
 #[derive(Default)]
 struct Inner {
+    /// Per vendor app.
     buckets: HashMap<String, Arc<DefaultDirectRateLimiter>>,
+    /// Per connection: the earliest instant of its next call.
+    next_user_call: HashMap<String, Instant>,
     paused_until: HashMap<String, Instant>,
 }
 
@@ -92,33 +96,38 @@ impl VendorLimits {
         if let Some(until) = paused {
             return Some(until - now);
         }
-        let mut bucket = |name: &str, per_minute: Option<u32>| {
-            let q = quota(per_minute?)?;
-            Some(
-                inner
-                    .buckets
-                    .entry(name.to_owned())
-                    .or_insert_with(|| Arc::new(RateLimiter::direct(q)))
-                    .clone(),
-            )
-        };
-        let app_bucket = bucket(&app, limits.per_app_per_minute);
-        let user_bucket = bucket(&user, limits.per_user_per_minute);
-        drop(inner);
-        // The user bucket first: it is the narrower one, and a call refused there
-        // must not use up the app's quota.
-        let clock = DefaultClock::default();
-        if let Some(b) = &user_bucket {
-            if let Err(not_until) = b.check() {
-                return Some(not_until.wait_time_from(clock.now()));
+        // The user's quota is a spacing between calls (GCRA with a burst of one,
+        // kept here so that it can be read without taking a call); the app's is a
+        // governor bucket. The user's turn is checked first and taken last, so a
+        // call refused by either takes nothing from the other: with many jobs
+        // waiting on one app bucket, a user's turn is never used up by a refusal.
+        let spacing = limits
+            .per_user_per_minute
+            .and_then(quota)
+            .map(|q| q.replenish_interval());
+        if let Some(next) = inner
+            .next_user_call
+            .get(&user)
+            .filter(|_| spacing.is_some())
+        {
+            if *next > now {
+                return Some(*next - now);
             }
         }
+        let app_bucket = limits.per_app_per_minute.and_then(quota).map(|q| {
+            inner
+                .buckets
+                .entry(app)
+                .or_insert_with(|| Arc::new(RateLimiter::direct(q)))
+                .clone()
+        });
         if let Some(b) = &app_bucket {
             if let Err(not_until) = b.check() {
-                // The user's call was taken but not made: the user bucket stays one
-                // call ahead, which only ever makes the pace slower, never faster.
-                return Some(not_until.wait_time_from(clock.now()));
+                return Some(not_until.wait_time_from(DefaultClock::default().now()));
             }
+        }
+        if let Some(spacing) = spacing {
+            inner.next_user_call.insert(user, now + spacing);
         }
         None
     }
@@ -142,7 +151,7 @@ impl VendorLimits {
     pub fn forget(&self, connection: &str) {
         let mut inner = self.lock();
         let k = format!("user/{connection}");
-        inner.buckets.remove(&k);
+        inner.next_user_call.remove(&k);
         inner.paused_until.remove(&k);
     }
 }

@@ -45,6 +45,15 @@ pub struct SyncContext {
     pub metrics: Arc<Metrics>,
     /// This process, as workers name themselves in claimed jobs.
     pub instance: String,
+    /// Jobs doing database work at once (see [`db_slots`]).
+    pub db_slots: Arc<tokio::sync::Semaphore>,
+}
+
+/// How many jobs of one process may do database work at once: twice the cores
+/// (the work is CPU on this side and on the database's), at least 2.
+pub fn db_slots() -> Arc<tokio::sync::Semaphore> {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    Arc::new(tokio::sync::Semaphore::new((cores * 2).max(2)))
 }
 
 /// The name of this process in job rows: host and process id.

@@ -10,7 +10,7 @@ use crate::db::AnyConnection;
 use crate::store::connections::{Connection, Status};
 use crate::store::jobs::{self, Enqueued, Kind, NewJob};
 use crate::store::{sync_state, StoreError};
-use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use chrono::{DateTime, Duration, NaiveDateTime, SubsecRound as _, Utc};
 use serde::{Deserialize, Serialize};
 use tributary_connectors::Manifest;
 
@@ -66,7 +66,9 @@ pub fn start(
     if connection.status != Status::Active {
         return Ok(0);
     }
-    let now = Utc::now();
+    // Whole seconds: the database keeps microseconds (PostgreSQL) and windows are
+    // compared with what it kept.
+    let now = Utc::now().trunc_subsecs(0);
     let from = now - Duration::days(i64::from(backfill_days(settings, manifest)));
     let interval = incremental_interval(settings, manifest);
     let mut added = 0;

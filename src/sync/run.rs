@@ -25,6 +25,8 @@ const MAX_BODY_BYTES: usize = 64 << 20;
 const MAX_PAGES: usize = 10_000;
 /// One vendor request may take this long.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Samples a job keeps before storing them, while more pages follow.
+const FLUSH_AT: usize = 1000;
 /// Used when a 429 carries no usable `Retry-After`.
 const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(60);
 
@@ -71,6 +73,13 @@ pub async fn blocking<T: Send + 'static>(
     f: impl FnOnce(&mut AnyConnection) -> Result<T, JobError> + Send + 'static,
 ) -> Result<T, JobError> {
     let db = ctx.db.clone();
+    // Many jobs wait on vendors at once; only a few do database work at a time, so
+    // the blocking pool (and each of its threads' allocator caches) stays small.
+    let _slot = ctx
+        .db_slots
+        .acquire()
+        .await
+        .map_err(|_| JobError::Retry("shutting down".into()))?;
     tokio::task::spawn_blocking(move || {
         let mut conn = db
             .conn()
@@ -153,13 +162,16 @@ async fn sync_window(ctx: &SyncContext, job: &Job) -> Result<Done, JobError> {
             }
         }
     };
-    let samples = fetch(ctx, &connection, connector.as_ref(), &dt, window).await?;
+    let samples = fetch(ctx, job, &connection, connector.as_ref(), &dt, window).await?;
     store(ctx, job, connection, connector, window, samples).await
 }
 
-/// Every page of one data type within `window`.
+/// Every page of one data type within `window`. Once [`FLUSH_AT`] samples are in
+/// hand and more pages follow, they are stored at once (a job holds at most about
+/// a page in memory); the rest is returned for the final transaction.
 async fn fetch(
     ctx: &SyncContext,
+    job: &Job,
     connection: &Connection,
     connector: &dyn Connector,
     data_type: &DataType,
@@ -259,6 +271,9 @@ async fn fetch(
             )
         })?;
         samples.extend(page.samples);
+        if page.next_cursor.is_some() && samples.len() >= FLUSH_AT {
+            store_part(ctx, job, connection, std::mem::take(&mut samples)).await?;
+        }
         match page.next_cursor {
             Some(next) if Some(&next) == cursor.as_ref() => {
                 return Err(JobError::Fatal(
@@ -342,8 +357,50 @@ async fn access_token(
     }
 }
 
-/// Store a window's samples, the progress, the next backfill window and the job's
-/// completion in one transaction.
+/// Store part of a window (while more pages follow): upserts only, no progress, so a
+/// crash before the window's end makes the retry fetch the window again, and the
+/// identifiers keep what was stored from being stored twice.
+async fn store_part(
+    ctx: &SyncContext,
+    job: &Job,
+    connection: &Connection,
+    samples: Vec<Sample>,
+) -> Result<(), JobError> {
+    let (ring, job, id) = (ctx.ring.clone(), job.clone(), connection.id.clone());
+    blocking(ctx, move |conn| {
+        conn.write_transaction(|conn| {
+            let data_type = job.data_type.clone().unwrap_or_default();
+            let current = connections::get(conn, &id)?;
+            if current.status != Status::Active || !current.data_types.contains(&data_type) {
+                return Ok(());
+            }
+            crate::ingest::store_samples(
+                conn,
+                &ring,
+                &current.member_id,
+                &current.vendor,
+                &data_type,
+                &samples,
+            )
+            .map_err(|e| ingest_error(e, &current.vendor, &data_type))?;
+            Ok(())
+        })
+    })
+    .await
+}
+
+fn ingest_error(e: crate::ingest::IngestError, vendor: &str, data_type: &str) -> JobError {
+    match e {
+        crate::ingest::IngestError::Store(s) => JobError::from(s),
+        _ => JobError::Fatal(
+            format!("{vendor} {data_type}: a record could not be normalised"),
+            sync_state::ERROR,
+        ),
+    }
+}
+
+/// Store a window's (last) samples, the progress, the next backfill window and the
+/// job's completion in one transaction.
 async fn store(
     ctx: &SyncContext,
     job: &Job,
@@ -391,7 +448,9 @@ async fn store(
                     let progress = sync_state::get(conn, &current.id, &data_type)?
                         .ok_or(StoreError::NotFound)?;
                     let from = progress.backfill_from.and_utc();
-                    let done = window.start <= from;
+                    // Within a second counts as reached: stored times may have
+                    // lost sub-second digits.
+                    let done = window.start - from < ChronoDuration::seconds(1);
                     sync_state::backfilled(
                         conn,
                         &current.id,

@@ -76,7 +76,10 @@ async fn execute(ctx: &SyncContext, job: Job) {
                 let (db, j) = (ctx.db.clone(), job.clone());
                 let renewed = tokio::task::spawn_blocking(move || {
                     let mut conn = db.conn().map_err(|e| e.to_string())?;
-                    jobs::renew(&mut conn, &j, lease).map_err(|e| e.to_string())
+                    // Through the writers' queue: on SQLite a bare UPDATE
+                    // would give up after busy_timeout behind a long write.
+                    conn.write_transaction(|c| jobs::renew(c, &j, lease))
+                        .map_err(|e| e.to_string())
                 })
                 .await
                 .unwrap_or_else(|e| Err(e.to_string()));

@@ -45,14 +45,25 @@ pub fn connected_with(db: &TestDb, config: &str, serve_args: &[&str]) -> (Hub, S
 /// Create alice and connect her to demo (steps and heart_rate) through the consent
 /// page and the sandbox's authorization page.
 pub fn connect_alice(hub: &Hub, key: &str) {
+    connect_member(hub, key, "alice", None);
+}
+
+/// Create a member and connect it to demo (steps and heart_rate) as `sandbox_user`
+/// (the sandbox's default user when `None`): the consent page, then the sandbox's
+/// authorization page.
+pub fn connect_member(hub: &Hub, key: &str, user_key: &str, sandbox_user: Option<&str>) {
     let api = Api::new(hub, Some(key));
     assert_eq!(
-        api.call("POST", "/v1/members", Some(json!({"user_key": "alice"})))
+        api.call("POST", "/v1/members", Some(json!({"user_key": user_key})))
             .0,
         201
     );
     let url = api
-        .call("POST", "/v1/members/alice/connect-sessions", None)
+        .call(
+            "POST",
+            &format!("/v1/members/{user_key}/connect-sessions"),
+            None,
+        )
         .1["url"]
         .as_str()
         .unwrap()
@@ -69,11 +80,12 @@ pub fn connect_alice(hub: &Hub, key: &str) {
     );
     let authorize = go.location.unwrap();
     let approve = b.get(&authorize);
+    let user = sandbox_user.map(|u| [u]);
     let back = b.submit(
         &authorize,
         &approve,
         "authorize",
-        None,
+        user.as_ref().map(|u| ("sandbox_user", &u[..])),
         Some(("decision", "approve")),
     );
     let done = b.get(&back.location.unwrap());

@@ -278,6 +278,12 @@ impl Hub {
         self.logs.lock().unwrap().join("\n")
     }
 
+    /// SIGKILL: the process dies at once, in the middle of whatever it was doing.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Send SIGTERM and wait for the process to exit.
     pub fn terminate(mut self) -> ExitStatus {
         let pid = self.child.id().to_string();

@@ -1,0 +1,269 @@
+//! Several instances on one PostgreSQL: an API process, three worker processes and
+//! the sandbox apart; the vendor fails, answers slowly and rate-limits; one worker is
+//! killed with SIGKILL mid-run and replaced. At the end every record the sandbox
+//! serves is stored exactly once and no job is pending, running or failed.
+//!
+//! A shortened run (20 members × 20 days × 2 data types, 2-day windows) so that it
+//! fits in CI; the same code path runs at any size.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::demo::connect_member;
+use common::*;
+use diesel::prelude::*;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tributary::config::SandboxSettings;
+use tributary::connect::oauth::http_client;
+use tributary::connect::tokens::TokenContext;
+use tributary::vendors::Vendors;
+
+const MEMBERS: usize = 20;
+
+/// `tributary sandbox` on a free port; its base URL.
+fn start_sandbox(dir: &std::path::Path) -> (Child, String) {
+    let mut child = tributary(dir, &[])
+        .args(["sandbox", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Ok(v) = serde_json::from_str::<Value>(&line) {
+                if v["message"] == "sandbox listening" {
+                    let _ = tx.send(v["addr"].as_str().unwrap_or_default().to_owned());
+                }
+            }
+        }
+    });
+    let addr = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the sandbox did not start");
+    (child, format!("http://{addr}"))
+}
+
+fn counts(db: &TestDb) -> BTreeMap<String, i64> {
+    let mut conn = db.raw_conn();
+    use tributary::db::schema::jobs::dsl;
+    let rows: Vec<(String, i64)> = dsl::jobs
+        .group_by(dsl::state)
+        .select((dsl::state, diesel::dsl::count_star()))
+        .load(&mut conn)
+        .unwrap();
+    rows.into_iter().collect()
+}
+
+#[test]
+fn three_workers_and_an_api_share_one_postgresql_and_survive_a_sigkill() {
+    let db = TestDb::new(Backend::Postgres);
+    let (mut sandbox, sandbox_url) = start_sandbox(db.path());
+    let cfg = db.write_config(&format!(
+        "[sandbox]\nurl = \"{sandbox_url}\"\n\
+         [sync]\nbackfill_days = 20\nbackfill_window_days = 2\nlease_secs = 5\n\
+         retry_base_secs = 1\nretry_max_secs = 2\npoll_interval_ms = 200\nworkers = 2\n"
+    ));
+    let cfg = cfg.to_str().unwrap();
+    let api_hub = Hub::start_serving(db.path(), &db.env(), &["--config", cfg], &["--role", "api"]);
+    let (_, key) = create_portal(&db, "P");
+    for m in 0..MEMBERS {
+        connect_member(
+            &api_hub,
+            &key,
+            &format!("m{m:02}"),
+            Some(&format!("user-{m:02}")),
+        );
+    }
+    let planned = counts(&db);
+    assert_eq!(
+        planned.get("queued"),
+        Some(&(MEMBERS as i64 * 2)),
+        "{planned:?}"
+    );
+
+    // The vendor misbehaves: 500s, 429s with Retry-After, slow answers (during which
+    // a worker is killed with its call in flight).
+    let control = reqwest::blocking::Client::new();
+    for fault in [
+        json!({"kind": "server_error", "times": 15}),
+        json!({"kind": "rate_limit", "times": 5, "retry_after_secs": 1}),
+        json!({"kind": "slow", "times": 12, "delay_ms": 1500}),
+    ] {
+        let r = control
+            .post(format!("{sandbox_url}/sandbox/demo/_control/faults"))
+            .json(&fault)
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+
+    let worker = |db: &TestDb| {
+        Hub::start_serving(
+            db.path(),
+            &db.env(),
+            &["--config", cfg],
+            &["--role", "worker"],
+        )
+    };
+    let mut workers = vec![worker(&db), worker(&db), worker(&db)];
+    // Kill one while work is in flight, then start a replacement.
+    assert!(
+        eventually(60, || counts(&db).get("done").copied().unwrap_or(0) >= 30),
+        "{:?}",
+        counts(&db)
+    );
+    workers[0].kill();
+    let replacement = worker(&db);
+
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        let c = counts(&db);
+        if !c.contains_key("queued") && !c.contains_key("running") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "jobs left: {c:?}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let c = counts(&db);
+    assert_eq!(c.get("failed"), None, "{c:?}");
+    // 20 members × 2 types × 10 windows, each done once (retries reuse the job).
+    assert_eq!(c.get("done"), Some(&(MEMBERS as i64 * 2 * 10)), "{c:?}");
+    // The killed worker's job was taken over: some job needed more than one claim.
+    let mut conn = db.raw_conn();
+    let reclaimed: i64 = {
+        use tributary::db::schema::jobs::dsl;
+        dsl::jobs
+            .filter(dsl::attempts.gt(1))
+            .count()
+            .get_result(&mut conn)
+            .unwrap()
+    };
+    assert!(reclaimed > 0, "no job was ever retried or taken over");
+
+    // Exactly once: no identifier twice, and every record the sandbox serves is there.
+    let (total, distinct): (i64, i64) = {
+        use tributary::db::schema::observations::dsl;
+        let total = dsl::observations.count().get_result(&mut conn).unwrap();
+        let distinct = dsl::observations
+            .select(diesel::dsl::count(dsl::identifier_hash).aggregate_distinct())
+            .get_result(&mut conn)
+            .unwrap();
+        (total, distinct)
+    };
+    assert_eq!(total, distinct);
+    let truth = sandbox_truth(&db, &sandbox_url);
+    let stored = stored_by_connection(&db);
+    assert_eq!(stored, truth);
+    assert_eq!(truth.len(), MEMBERS * 2);
+    assert!(truth.values().all(|n| *n > 0), "{truth:?}");
+
+    drop(replacement);
+    drop(workers);
+    let _ = sandbox.kill();
+    let _ = sandbox.wait();
+}
+
+/// Stored observations per (connection, data type).
+fn stored_by_connection(db: &TestDb) -> BTreeMap<(String, String), usize> {
+    let mut conn = db.raw_conn();
+    use tributary::db::schema::{connections, observations};
+    let rows: Vec<(String, String)> = observations::table
+        .inner_join(connections::table.on(connections::member_id.eq(observations::member_id)))
+        .select((connections::id, observations::data_type))
+        .load(&mut conn)
+        .unwrap();
+    let mut out = BTreeMap::new();
+    for r in rows {
+        *out.entry(r).or_default() += 1;
+    }
+    out
+}
+
+/// What the sandbox serves per connection and data type over each data type's
+/// synced span, read from its data API with the connection's own token.
+fn sandbox_truth(db: &TestDb, sandbox_url: &str) -> BTreeMap<(String, String), usize> {
+    let (pool, ring) = db.open(&test_master_key());
+    let settings = SandboxSettings {
+        enabled: true,
+        url: Some(url::Url::parse(sandbox_url).unwrap()),
+        access_token_ttl: Duration::from_secs(3600),
+    };
+    let vendors = Arc::new(Vendors::new(
+        url::Url::parse("http://127.0.0.1:1/").unwrap(),
+        &settings,
+    ));
+    let tokens = TokenContext {
+        db: pool.clone(),
+        ring,
+        vendors,
+        http: http_client().unwrap(),
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut conn = pool.conn().unwrap();
+    let states: Vec<(
+        String,
+        String,
+        chrono::NaiveDateTime,
+        Option<chrono::NaiveDateTime>,
+    )> = {
+        use tributary::db::schema::sync_state::dsl;
+        dsl::sync_state
+            .select((
+                dsl::connection_id,
+                dsl::data_type,
+                dsl::backfill_from,
+                dsl::fetched_until,
+            ))
+            .load(&mut conn)
+            .unwrap()
+    };
+    let client = reqwest::blocking::Client::new();
+    let mut out = BTreeMap::new();
+    for (connection, data_type, from, until) in states {
+        let token = rt
+            .block_on(tokens.access_token(&connection, false))
+            .unwrap();
+        let token = secrecy::ExposeSecret::expose_secret(&token).to_owned();
+        let time = |t: chrono::NaiveDateTime| {
+            t.and_utc()
+                .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+        };
+        let mut cursor: Option<String> = None;
+        let mut n = 0;
+        loop {
+            let mut q = vec![
+                ("start", time(from)),
+                ("end", time(until.unwrap())),
+                ("limit", "1000".into()),
+            ];
+            if let Some(c) = &cursor {
+                q.push(("cursor", c.clone()));
+            }
+            let page: Value = client
+                .get(format!("{sandbox_url}/sandbox/demo/api/v1/{data_type}"))
+                .query(&q)
+                .bearer_auth(&token)
+                .send()
+                .unwrap()
+                .json()
+                .unwrap();
+            n += page["data"].as_array().unwrap().len();
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => break,
+            }
+        }
+        out.insert((connection, data_type), n);
+    }
+    out
+}
