@@ -256,6 +256,30 @@ on_both_backends! {
         assert!(body["message"].as_str().unwrap().contains("reauth_required"), "{body}");
     }
 
+    fn the_sandbox_never_sees_more_calls_per_user_than_the_manifest_allows(db: TestDb) {
+        // Six one-day windows of two data types: twelve calls for one user at once,
+        // against demo's 60 a minute per user.
+        let (hub, key) = connected_with(&db, "[sync]\nbackfill_days = 6\nbackfill_window_days = 1\n", &[]);
+        let api = Api::new(&hub, Some(&key));
+        wait_until_synced(&api, &["heart_rate", "steps"]);
+        let calls: Value = hub.get("/sandbox/demo/_control/calls").json().unwrap();
+        let mut at: Vec<chrono::DateTime<Utc>> = calls["calls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["path"].as_str().unwrap().starts_with("/api/v1/"))
+            .map(|c| c["at"].as_str().unwrap().parse().unwrap())
+            .collect();
+        at.sort();
+        assert!(at.len() >= 12, "{calls}");
+        // Spaced at least a 60th of a minute apart, so no minute, however aligned,
+        // holds more than 60.
+        for pair in at.windows(2) {
+            let gap = pair[1] - pair[0];
+            assert!(gap >= Duration::milliseconds(995), "calls {gap} apart: {at:?}");
+        }
+    }
+
     fn an_api_process_queues_and_a_worker_process_syncs(db: TestDb) {
         let cfg = db.write_config("[sync]\nbackfill_days = 4\n");
         let api_hub = Hub::start_serving(db.path(), &db.env(), &["--config", cfg.to_str().unwrap()], &["--role", "api"]);
