@@ -357,7 +357,6 @@ fn sandbox_truth(db: &TestDb, hub: &Hub, sync: &Value) -> Counts {
         .block_on(tokens.access_token(&connection.id, false))
         .unwrap();
     let token = secrecy::ExposeSecret::expose_secret(&token).to_owned();
-    let client = reqwest::blocking::Client::new();
     sync.as_array()
         .unwrap()
         .iter()
@@ -367,32 +366,8 @@ fn sandbox_truth(db: &TestDb, hub: &Hub, sync: &Value) -> Counts {
                 s["backfill_from"].as_str().unwrap(),
                 s["fetched_until"].as_str().unwrap(),
             );
-            let mut records = Vec::new();
-            let mut cursor: Option<String> = None;
-            loop {
-                let mut q = vec![
-                    ("start", from.to_owned()),
-                    ("end", until.to_owned()),
-                    ("limit", "1000".to_owned()),
-                ];
-                if let Some(c) = &cursor {
-                    q.push(("cursor", c.clone()));
-                }
-                let page: Value = client
-                    .get(hub.url(&format!("/sandbox/demo/api/v1/{data_type}")))
-                    .query(&q)
-                    .bearer_auth(&token)
-                    .send()
-                    .unwrap()
-                    .json()
-                    .unwrap();
-                records.extend(page["data"].as_array().unwrap().iter().cloned());
-                match page["next_cursor"].as_str() {
-                    Some(c) => cursor = Some(c.to_owned()),
-                    None => break,
-                }
-            }
-            (data_type, records.len())
+            let n = common::demo::sandbox_records(&hub.url(""), &token, &data_type, from, until);
+            (data_type, n)
         })
         .collect()
 }

@@ -227,7 +227,6 @@ fn sandbox_truth(db: &TestDb, sandbox_url: &str) -> BTreeMap<(String, String), u
             .load(&mut conn)
             .unwrap()
     };
-    let client = reqwest::blocking::Client::new();
     let mut out = BTreeMap::new();
     for (connection, data_type, from, until) in states {
         let token = rt
@@ -238,31 +237,13 @@ fn sandbox_truth(db: &TestDb, sandbox_url: &str) -> BTreeMap<(String, String), u
             t.and_utc()
                 .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
         };
-        let mut cursor: Option<String> = None;
-        let mut n = 0;
-        loop {
-            let mut q = vec![
-                ("start", time(from)),
-                ("end", time(until.unwrap())),
-                ("limit", "1000".into()),
-            ];
-            if let Some(c) = &cursor {
-                q.push(("cursor", c.clone()));
-            }
-            let page: Value = client
-                .get(format!("{sandbox_url}/sandbox/demo/api/v1/{data_type}"))
-                .query(&q)
-                .bearer_auth(&token)
-                .send()
-                .unwrap()
-                .json()
-                .unwrap();
-            n += page["data"].as_array().unwrap().len();
-            match page["next_cursor"].as_str() {
-                Some(c) => cursor = Some(c.to_owned()),
-                None => break,
-            }
-        }
+        let n = common::demo::sandbox_records(
+            sandbox_url,
+            &token,
+            &data_type,
+            &time(from),
+            &time(until.unwrap()),
+        );
         out.insert((connection, data_type), n);
     }
     out

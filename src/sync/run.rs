@@ -370,23 +370,36 @@ async fn store_part(
     blocking(ctx, move |conn| {
         conn.write_transaction(|conn| {
             let data_type = job.data_type.clone().unwrap_or_default();
-            let current = connections::get(conn, &id)?;
-            if current.status != Status::Active || !current.data_types.contains(&data_type) {
-                return Ok(());
-            }
-            crate::ingest::store_samples(
-                conn,
-                &ring,
-                &current.member_id,
-                &current.vendor,
-                &data_type,
-                &samples,
-            )
-            .map_err(|e| ingest_error(e, &current.vendor, &data_type))?;
-            Ok(())
+            store_granted(conn, &ring, &id, &data_type, &samples).map(|_| ())
         })
     })
     .await
+}
+
+/// Upsert `samples` if the connection is still active and still grants the data
+/// type (consent is checked again where it counts: a grant narrowed while the job
+/// fetched stores nothing of the removed type). `None`: nothing was stored.
+fn store_granted(
+    conn: &mut AnyConnection,
+    ring: &crate::keys::KeyRing,
+    connection_id: &str,
+    data_type: &str,
+    samples: &[Sample],
+) -> Result<Option<(Connection, crate::store::observations::UpsertReport)>, JobError> {
+    let current = connections::get(conn, connection_id)?;
+    if current.status != Status::Active || !current.data_types.iter().any(|d| d == data_type) {
+        return Ok(None);
+    }
+    let report = crate::ingest::store_samples(
+        conn,
+        ring,
+        &current.member_id,
+        &current.vendor,
+        data_type,
+        samples,
+    )
+    .map_err(|e| ingest_error(e, &current.vendor, data_type))?;
+    Ok(Some((current, report)))
 }
 
 fn ingest_error(e: crate::ingest::IngestError, vendor: &str, data_type: &str) -> JobError {
@@ -413,35 +426,16 @@ async fn store(
     blocking(ctx, move |conn| {
         conn.write_transaction(|conn| {
             let data_type = job.data_type.clone().unwrap_or_default();
-            // Consent is checked again where it counts: a grant narrowed while the
-            // job fetched stores nothing of the removed type.
-            let current = connections::get(conn, &connection.id)?;
-            if current.status != Status::Active || !current.data_types.contains(&data_type) {
+            let count = samples.len();
+            let Some((current, report)) =
+                store_granted(conn, &ring, &connection.id, &data_type, &samples)?
+            else {
                 return if jobs::complete(conn, &job)? {
                     Ok(Done::default())
                 } else {
                     Err(JobError::Lost)
                 };
-            }
-            let count = samples.len();
-            let report = crate::ingest::store_samples(
-                conn,
-                &ring,
-                &current.member_id,
-                &current.vendor,
-                &data_type,
-                &samples,
-            )
-            .map_err(|e| match e {
-                crate::ingest::IngestError::Store(s) => JobError::from(s),
-                _ => JobError::Fatal(
-                    format!(
-                        "{} {data_type}: a record could not be normalised",
-                        current.vendor
-                    ),
-                    sync_state::ERROR,
-                ),
-            })?;
+            };
             let manifest = connector.manifest();
             match job.kind {
                 Kind::Backfill => {

@@ -120,3 +120,38 @@ pub fn context(db: &TestDb, hub: &Hub) -> (TokenContext, connections::Connection
         connection,
     )
 }
+
+/// How many records the sandbox's demo API serves for `data_type` with start in
+/// `[from, until)` (RFC 3339), read page by page with `token`: a sync's ground truth.
+/// `base` is where the sandbox is served (`…/sandbox` is appended).
+pub fn sandbox_records(base: &str, token: &str, data_type: &str, from: &str, until: &str) -> usize {
+    let client = reqwest::blocking::Client::new();
+    let mut cursor: Option<String> = None;
+    let mut n = 0;
+    loop {
+        let mut q = vec![
+            ("start", from.to_owned()),
+            ("end", until.to_owned()),
+            ("limit", "1000".to_owned()),
+        ];
+        if let Some(c) = &cursor {
+            q.push(("cursor", c.clone()));
+        }
+        let page: serde_json::Value = client
+            .get(format!(
+                "{}/sandbox/demo/api/v1/{data_type}",
+                base.trim_end_matches('/')
+            ))
+            .query(&q)
+            .bearer_auth(token)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        n += page["data"].as_array().unwrap().len();
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => return n,
+        }
+    }
+}
