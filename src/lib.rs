@@ -16,6 +16,7 @@ pub mod db;
 pub mod domain;
 pub mod fhir;
 pub mod fhir_api;
+pub mod hooks;
 pub mod http;
 pub mod ingest;
 pub mod keys;

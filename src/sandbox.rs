@@ -4,12 +4,14 @@
 //!
 //! Policy: the adapter only translates. What a vendor answers, which faults it
 //! injects and what it records is the simulation's business; the adapter waits out
-//! a requested delay asynchronously, so a "slow vendor" blocks no worker.
+//! a requested delay asynchronously, so a "slow vendor" blocks no worker, and it
+//! sends the notifications the simulation asks for (`POST /_control/push`),
+//! answering with the status each callback gave.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use std::sync::Arc;
-use tributary_connectors::sandbox::{Sandbox, SandboxRequest};
+use tributary_connectors::sandbox::{Outbound, Sandbox, SandboxRequest};
 
 /// Largest request body the sandbox reads (forms and control JSON are small).
 const BODY_LIMIT: usize = 64 * 1024;
@@ -45,9 +47,15 @@ async fn handle(
         headers,
         body: &body,
     };
-    let response = sandbox.handle(&vendor, &request);
+    let mut response = sandbox.handle(&vendor, &request);
     if let Some(delay) = response.delay {
         tokio::time::sleep(delay).await;
+    }
+    if !response.outbound.is_empty() {
+        let delivered = deliver(std::mem::take(&mut response.outbound)).await;
+        response.body = serde_json::json!({ "pushes": delivered })
+            .to_string()
+            .into_bytes();
     }
     let mut out = HttpResponse::build(
         StatusCode::from_u16(response.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
@@ -56,6 +64,30 @@ async fn handle(
         out.insert_header((name.as_str(), value.as_str()));
     }
     out.body(response.body)
+}
+
+/// Send notifications as the vendor would (no redirects, a 10 s limit), one after
+/// another; each one's callback status, or `null` when there was no answer.
+async fn deliver(outbound: Vec<Outbound>) -> Vec<serde_json::Value> {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(std::time::Duration::from_secs(10))
+        .build();
+    let mut results = Vec::with_capacity(outbound.len());
+    for push in outbound {
+        let status = match &client {
+            Ok(client) => {
+                let mut request = client.post(&push.url).body(push.body);
+                for (name, value) in &push.headers {
+                    request = request.header(name, value);
+                }
+                request.send().await.ok().map(|r| r.status().as_u16())
+            }
+            Err(_) => None,
+        };
+        results.push(serde_json::json!({ "url": push.url, "status": status }));
+    }
+    results
 }
 
 /// `tributary sandbox --listen ADDR`: only the simulated vendors.

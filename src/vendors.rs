@@ -87,6 +87,25 @@ impl Vendors {
             .collect())
     }
 
+    /// Every client secret a notification from `vendor` may be signed with: each
+    /// portal's vendor app (by id), and the sandbox's built-in client (`None`).
+    pub fn push_secrets(
+        &self,
+        conn: &mut AnyConnection,
+        ring: &KeyRing,
+        vendor: &str,
+    ) -> Result<Vec<(Option<String>, SecretString)>, StoreError> {
+        let mut secrets: Vec<(Option<String>, SecretString)> =
+            vendor_apps::secrets_for_vendor(conn, ring, vendor)?
+                .into_iter()
+                .map(|(id, secret)| (Some(id), secret))
+                .collect();
+        if registry::is_sandbox_only(vendor) && self.sandbox_root.is_some() {
+            secrets.push((None, SecretString::from(SANDBOX_CLIENT_SECRET)));
+        }
+        Ok(secrets)
+    }
+
     /// The OAuth client for `vendor` on behalf of `portal`.
     pub fn credentials(
         &self,

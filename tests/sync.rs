@@ -191,6 +191,55 @@ on_both_backends! {
         assert_eq!(queue(&db), vec![("backfill".into(), "done".into(), 120)]);
     }
 
+    fn a_panicking_job_is_a_failed_attempt_and_the_worker_goes_on(db: TestDb) {
+        let (pool, ring) = db.open(&test_master_key());
+        let settings = tributary::config::Settings::load_with(&Default::default(), |_| None).unwrap();
+        let ctx = tributary::sync::SyncContext {
+            db: pool.clone(),
+            ring: ring.clone(),
+            vendors: std::sync::Arc::new(tributary::vendors::Vendors::new(url::Url::parse("http://127.0.0.1:9/").unwrap(), &settings.sandbox)),
+            tokens: tributary::connect::tokens::TokenContext {
+                db: pool.clone(),
+                ring,
+                vendors: std::sync::Arc::new(tributary::vendors::Vendors::new(url::Url::parse("http://127.0.0.1:9/").unwrap(), &settings.sandbox)),
+                http: tributary::connect::oauth::http_client().unwrap(),
+            },
+            http: tributary::connect::oauth::http_client().unwrap(),
+            settings: std::sync::Arc::new(settings.sync.clone()),
+            limits: std::sync::Arc::new(tributary::sync::limits::VendorLimits::new()),
+            metrics: std::sync::Arc::new(tributary::http::metrics::Metrics::new().unwrap()),
+            instance: "test".into(),
+            db_slots: tributary::sync::db_slots(),
+        };
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let mut conn = pool.conn().unwrap();
+        let Enqueued::Added(id) = jobs::enqueue(&mut conn, &job(Kind::Housekeeping, "k")).unwrap() else { panic!() };
+
+        // The job's work panics: the worker records a failed attempt and carries on.
+        let first = claimed(claim(&mut conn, "test", Duration::seconds(60)));
+        fn buggy() -> Result<tributary::sync::run::Done, tributary::sync::run::JobError> {
+            panic!("a bug in one job")
+        }
+        rt.block_on(tributary::sync::worker::execute_with(&ctx, first, async { buggy() }));
+        let (state, reason, attempts) = state_of(&db, &id);
+        assert_eq!((state.as_str(), reason.as_deref(), attempts), ("queued", Some("the job panicked"), 1));
+
+        // The same worker, on the same runtime, runs the retry to its end.
+        {
+            use diesel::prelude::*;
+            use tributary::db::schema::jobs::dsl;
+            diesel::update(dsl::jobs.find(&id)).set(dsl::run_at.eq(Utc::now().naive_utc())).execute(&mut db.raw_conn()).unwrap();
+        }
+        let second = claimed(claim(&mut conn, "test", Duration::seconds(60)));
+        assert_eq!(second.attempt, 2);
+        let (p, j) = (pool.clone(), second.clone());
+        rt.block_on(tributary::sync::worker::execute_with(&ctx, second, async move {
+            assert!(jobs::complete(&mut p.conn().unwrap(), &j).unwrap());
+            Ok(tributary::sync::run::Done::default())
+        }));
+        assert_eq!(state_of(&db, &id).0, "done");
+    }
+
     fn connecting_backfills_every_granted_type_to_the_sandbox_truth(db: TestDb) {
         let (hub, key) = connected_with(&db, "[sync]\nbackfill_days = 10\nbackfill_window_days = 3\n", &[]);
         let api = Api::new(&hub, Some(&key));
@@ -280,6 +329,140 @@ on_both_backends! {
         }
     }
 
+    fn a_signed_notification_syncs_the_notified_window_within_seconds(db: TestDb) {
+        // One day of backfill; the schedule alone would not sync again for 15 minutes.
+        let (hub, key) = connected_with(&db, "[sync]\nbackfill_days = 1\n", &[]);
+        let api = Api::new(&hub, Some(&key));
+        wait_until_synced(&api, &["heart_rate", "steps"]);
+        // Connecting subscribed the connection to the vendor's notifications.
+        assert!(eventually(10, || queue(&db).contains(&("subscribe".into(), "done".into(), 1))), "{:?}", queue(&db));
+        let before = stored(&db);
+
+        // The scale synced late: the vendor tells of steps from five to three days ago.
+        let start = (Utc::now() - Duration::days(5)).format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        let end = (Utc::now() - Duration::days(3)).format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        let pushed = std::time::Instant::now();
+        let answer = push(&hub, json!({"user": "sandbox-user-1", "data_types": ["steps"], "start": start, "end": end}));
+        assert_eq!(answer["pushes"][0]["status"], 200, "{answer}");
+        let steps_before = before.get("steps").copied().unwrap_or(0);
+        let arrived = eventually(5, || stored(&db).get("steps").copied().unwrap_or(0) > steps_before);
+        let took = pushed.elapsed();
+        assert!(arrived, "nothing stored 5 s after the notification: {:?}", stored(&db));
+        println!("notification to stored data: {} ms", took.as_millis());
+
+        assert!(eventually(30, || queue(&db).iter().all(|(_, s, _)| s == "done")), "{:?}", queue(&db));
+        let sync = wait_until_synced(&api, &["heart_rate", "steps"]);
+        let steps = sync.as_array().unwrap().iter().find(|s| s["data_type"] == "steps").unwrap();
+        let (tokens, connection) = context(&db, &hub);
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let token = rt.block_on(tokens.access_token(&connection.id, false)).unwrap();
+        let token = secrecy::ExposeSecret::expose_secret(&token).to_owned();
+        // Everything from the notified start to the newest sync, once each.
+        let truth = common::demo::sandbox_records(&hub.url(""), &token, "steps", &start, steps["fetched_until"].as_str().unwrap());
+        assert_eq!(stored(&db)["steps"], truth);
+        assert_eq!(stored(&db).get("heart_rate"), before.get("heart_rate"), "only the notified type was synced");
+        let metrics = hub.get("/metrics").text().unwrap();
+        assert!(metrics.contains("tributary_vendor_pushes_total{outcome=\"queued\",vendor=\"demo\"} 1"), "{metrics}");
+    }
+
+    fn forged_stale_and_malformed_notifications_change_nothing(db: TestDb) {
+        let (hub, key) = connected_with(&db, "[sync]\nbackfill_days = 1\n", &[]);
+        let api = Api::new(&hub, Some(&key));
+        wait_until_synced(&api, &["heart_rate", "steps"]);
+        assert!(eventually(10, || queue(&db).iter().all(|(_, s, _)| s == "done")), "{:?}", queue(&db));
+        let (jobs_before, stored_before) = (queue(&db), stored(&db));
+
+        // Signed with a secret that is not the app's, or an hour ago: refused.
+        let forged = push(&hub, json!({"user": "sandbox-user-1", "forge_secret": "guess"}));
+        assert_eq!(forged["pushes"][0]["status"], 401, "{forged}");
+        let replayed = push(&hub, json!({"user": "sandbox-user-1", "shift_secs": -3600}));
+        assert_eq!(replayed["pushes"][0]["status"], 401, "{replayed}");
+
+        let client = reqwest::blocking::Client::new();
+        let send = |body: &str, signature: Option<String>| {
+            let mut req = client.post(hub.url("/vendor-hooks/demo")).body(body.to_owned());
+            if let Some(s) = signature {
+                req = req.header("demo-signature", s);
+            }
+            let r = req.send().unwrap();
+            (r.status().as_u16(), r.json::<Value>().unwrap_or(Value::Null))
+        };
+        // What the vendor signs (the sandbox's built-in client's secret).
+        let sign = |body: &str| Some(tributary_connectors::push::sign(b"tributary-sandbox-secret", Utc::now().timestamp(), body.as_bytes()));
+        let (status, body) = send("{}", None);
+        assert_eq!(status, 401);
+        assert!(body["message"].as_str().unwrap().contains("demo-signature header is missing"), "{body}");
+        let (status, body) = send("{}", Some("t=1,v1=zz".into()));
+        assert_eq!(status, 401);
+        assert!(body["message"].as_str().unwrap().contains("not in the vendor's format"), "{body}");
+        // Signed, but not a notification: a 400 naming the field.
+        let bad = r#"{"notifications": [{"user_id": "sandbox-user-1", "data_type": "sleep", "start": "2026-01-01T00:00:00Z", "end": "2026-01-02T00:00:00Z"}]}"#;
+        let (status, body) = send(bad, sign(bad));
+        assert_eq!(status, 400, "{body}");
+        assert!(body["message"].as_str().unwrap().contains("notifications[0].data_type"), "{body}");
+        // Signed, for an account nobody here connected: accepted, nothing queued.
+        let stranger = r#"{"notifications": [{"user_id": "someone-else", "data_type": "steps", "start": "2026-01-01T00:00:00Z", "end": "2026-01-02T00:00:00Z"}]}"#;
+        let (status, body) = send(stranger, sign(stranger));
+        assert_eq!((status, body), (200, json!({"queued": 0})));
+        assert_eq!(client.post(hub.url("/vendor-hooks/nosuchvendor")).body("{}").send().unwrap().status(), 404);
+        assert_eq!(client.get(hub.url("/vendor-hooks/demo")).send().unwrap().status(), 405);
+
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        assert_eq!(queue(&db), jobs_before);
+        assert_eq!(stored(&db), stored_before);
+        let metrics = hub.get("/metrics").text().unwrap();
+        assert!(metrics.contains("tributary_vendor_pushes_total{outcome=\"bad_signature\",vendor=\"demo\"} 4"), "{metrics}");
+        assert!(metrics.contains("tributary_vendor_pushes_total{outcome=\"malformed\",vendor=\"demo\"} 1"), "{metrics}");
+        assert!(metrics.contains("tributary_vendor_pushes_total{outcome=\"unknown_member\",vendor=\"demo\"} 1"), "{metrics}");
+    }
+
+    fn a_worker_killed_between_the_vendor_answer_and_the_commit_duplicates_nothing(db: TestDb) {
+        // One window per data type; a lease short enough to be taken over quickly.
+        let sync_cfg = "[sync]\nbackfill_days = 2\nbackfill_window_days = 2\nlease_secs = 5\n";
+        let cfg = db.write_config(sync_cfg);
+        let api_hub = Hub::start_serving(db.path(), &db.env(), &["--config", cfg.to_str().unwrap()], &["--role", "api"]);
+        let (_, key) = create_portal(&db, "P");
+        common::demo::connect_alice(&api_hub, &key);
+        // The vendor answers every data call after 1.5 s.
+        let client = reqwest::blocking::Client::new();
+        let fault = json!({"kind": "slow", "times": 1000, "delay_ms": 1500});
+        assert_eq!(client.post(api_hub.url("/sandbox/demo/_control/faults")).json(&fault).send().unwrap().status(), 200);
+        let worker_cfg = db.write_config(&format!("{sync_cfg}[sandbox]\nurl = \"{}\"\n", api_hub.url("")));
+        let worker_args = ["--config", worker_cfg.to_str().unwrap()];
+        let mut worker = Hub::start_serving(db.path(), &db.env(), &worker_args, &["--role", "worker"]);
+
+        // As soon as the first data call reaches the vendor, writes to the
+        // observations stop (another session holds the lock), so the worker gets the
+        // vendor's answers and then waits to commit them.
+        assert!(eventually(30, || !data_calls(&api_hub).is_empty()), "no data call");
+        let mut lock = db.raw_conn();
+        hold_observation_writes(&mut lock, true);
+        assert!(eventually(10, || data_calls(&api_hub).len() >= 2), "{:?}", data_calls(&api_hub));
+        std::thread::sleep(std::time::Duration::from_millis(2500));
+        let answered = data_calls(&api_hub);
+        assert!(answered.len() >= 2 && answered.iter().all(|s| *s == 200), "{answered:?}");
+        worker.kill();
+        hold_observation_writes(&mut lock, false);
+        assert_eq!(stored(&db), Counts::new(), "nothing was committed");
+        assert!(queue(&db).iter().any(|(k, s, _)| k == "backfill" && s == "running"), "{:?}", queue(&db));
+
+        // A new worker takes the jobs over when their leases expire.
+        client.delete(api_hub.url("/sandbox/demo/_control/faults")).send().unwrap();
+        let _worker = Hub::start_serving(db.path(), &db.env(), &worker_args, &["--role", "worker"]);
+        let api = Api::new(&api_hub, Some(&key));
+        let sync = wait_until_synced(&api, &["heart_rate", "steps"]);
+        assert_eq!(stored(&db), sandbox_truth(&db, &api_hub, &sync));
+        assert!(eventually(10, || queue(&db).iter().all(|(_, s, _)| s == "done")), "{:?}", queue(&db));
+        use diesel::prelude::*;
+        use tributary::db::schema::jobs::dsl;
+        let attempts: Vec<i32> = dsl::jobs
+            .filter(dsl::kind.eq("backfill"))
+            .select(dsl::attempts)
+            .load(&mut db.raw_conn())
+            .unwrap();
+        assert!(attempts.contains(&2), "the killed jobs ran again: {attempts:?}");
+    }
+
     fn an_api_process_queues_and_a_worker_process_syncs(db: TestDb) {
         let cfg = db.write_config("[sync]\nbackfill_days = 4\n");
         let api_hub = Hub::start_serving(db.path(), &db.env(), &["--config", cfg.to_str().unwrap()], &["--role", "api"]);
@@ -287,7 +470,7 @@ on_both_backends! {
         common::demo::connect_alice(&api_hub, &key);
         std::thread::sleep(std::time::Duration::from_secs(2));
         // Nobody works the queue yet.
-        assert_eq!(queue(&db), vec![("backfill".into(), "queued".into(), 2)]);
+        assert_eq!(queue(&db), vec![("backfill".into(), "queued".into(), 2), ("subscribe".into(), "queued".into(), 1)]);
         assert_eq!(stored(&db), Counts::new());
         // A worker process on the same database, reaching the vendor (the sandbox)
         // where the API process serves it.
@@ -306,6 +489,49 @@ on_both_backends! {
 }
 
 type Counts = std::collections::BTreeMap<String, usize>;
+
+/// The statuses of the sandbox's data calls so far, oldest first.
+fn data_calls(hub: &Hub) -> Vec<u64> {
+    let calls: Value = hub.get("/sandbox/demo/_control/calls").json().unwrap();
+    calls["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| {
+            c["path"].as_str().unwrap().starts_with("/api/v1/")
+                && c["path"] != "/api/v1/subscriptions"
+        })
+        .map(|c| c["status"].as_u64().unwrap())
+        .collect()
+}
+
+/// Block (`true`) or allow again (`false`) every write to the observations from
+/// other sessions: PostgreSQL locks the table; SQLite takes its one write lock.
+fn hold_observation_writes(conn: &mut tributary::db::AnyConnection, hold: bool) {
+    use diesel::connection::SimpleConnection;
+    let sql = match (&*conn, hold) {
+        (tributary::db::AnyConnection::Postgresql(_), true) => {
+            "BEGIN; LOCK TABLE observations IN EXCLUSIVE MODE;"
+        }
+        (tributary::db::AnyConnection::Sqlite(_), true) => "BEGIN IMMEDIATE;",
+        (_, false) => "ROLLBACK;",
+    };
+    match conn {
+        tributary::db::AnyConnection::Postgresql(c) => c.batch_execute(sql).unwrap(),
+        tributary::db::AnyConnection::Sqlite(c) => c.batch_execute(sql).unwrap(),
+    }
+}
+
+/// Ask the sandbox to notify its subscribers; its answer (each callback's status).
+fn push(hub: &Hub, spec: Value) -> Value {
+    let r = reqwest::blocking::Client::new()
+        .post(hub.url("/sandbox/demo/_control/push"))
+        .json(&spec)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.json().unwrap()
+}
 
 /// Poll the connections API until every listed data type is idle; its `sync` list.
 fn wait_until_synced(api: &Api, types: &[&str]) -> Value {

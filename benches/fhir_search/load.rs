@@ -248,6 +248,7 @@ fn grant(
             scopes: &[],
             not_granted: &[],
             vendor_app_id: None,
+            vendor_user: None,
         },
         &Tokens {
             access: SecretString::from("bench-access-token".to_owned()),

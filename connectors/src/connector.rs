@@ -6,6 +6,7 @@
 //! the wrong shape is a [`ParseError`] naming the vendor, the data type and the
 //! field path at fault.
 
+use crate::push::{PushError, PushNotice};
 use crate::sample::{DataType, Sample};
 use chrono::{DateTime, Utc};
 use thiserror::Error;
@@ -34,6 +35,9 @@ pub struct Manifest {
     pub delivery: Delivery,
     /// How far back history may be fetched, in days.
     pub max_history_days: u32,
+    /// The vendor notifies of new data once a connection is subscribed
+    /// ([`Connector::subscribe_request`]); a notification makes the hub sync at once.
+    pub notifies: bool,
 }
 
 impl Manifest {
@@ -110,6 +114,8 @@ pub struct HttpRequest {
     pub method: &'static str,
     pub url: String,
     pub query: Vec<(String, String)>,
+    /// Sent as an `application/x-www-form-urlencoded` body when not empty.
+    pub form: Vec<(String, String)>,
 }
 
 /// One parsed response page.
@@ -152,4 +158,35 @@ pub trait Connector: Send + Sync {
 
     /// Parse one response body of a request built by [`Connector::build_request`].
     fn parse(&self, data_type: &DataType, body: &[u8]) -> Result<Page, ParseError>;
+
+    /// The request (sent with the member's access token) that asks the vendor to
+    /// notify `callback_url` of the member's new data; `None` when it never pushes.
+    fn subscribe_request(&self, callback_url: &str) -> Option<HttpRequest> {
+        let _ = callback_url;
+        None
+    }
+
+    /// Check that a notification (its lower-case headers and exact body) was signed
+    /// by the vendor with `secret`, the vendor app's client secret.
+    fn verify_push(
+        &self,
+        headers: &[(String, String)],
+        body: &[u8],
+        secret: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<(), PushError> {
+        let _ = (headers, body, secret, now);
+        Err(PushError::NotSupported)
+    }
+
+    /// What a verified notification says.
+    fn parse_push(&self, body: &[u8]) -> Result<Vec<PushNotice>, ParseError> {
+        let _ = body;
+        Err(ParseError {
+            vendor: self.manifest().vendor.to_owned(),
+            data_type: String::new(),
+            path: "$".to_owned(),
+            problem: "this vendor does not push".to_owned(),
+        })
+    }
 }

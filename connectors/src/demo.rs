@@ -12,6 +12,7 @@
 //! `{"data": [{"id", "type", "start", "end", "value", "unit", "device"}], "next_cursor"}`.
 
 mod parse;
+pub mod push;
 #[cfg(test)]
 mod tests;
 
@@ -19,6 +20,7 @@ use crate::connector::{
     Connector, ConnectorError, DataTypeSpec, Delivery, HttpRequest, Manifest, Page, ParseError,
     RateLimits, TimeWindow,
 };
+use crate::push::{PushError, PushNotice};
 use crate::sample::{DataType, Metric};
 use chrono::SecondsFormat;
 
@@ -115,8 +117,10 @@ impl Demo {
                     per_app_per_minute: Some(6000),
                     per_user_per_minute: Some(60),
                 },
+                // Polled on a schedule; its notifications only make a sync come sooner.
                 delivery: Delivery::Poll,
                 max_history_days: 90,
+                notifies: true,
             },
         }
     }
@@ -153,6 +157,7 @@ impl Connector for Demo {
             method: "GET",
             url: format!("{}/{}", self.manifest.api_base_url, info.id),
             query,
+            form: Vec::new(),
         })
     }
 
@@ -166,5 +171,32 @@ impl Connector for Demo {
                 problem: "the demo vendor has no such data type".to_owned(),
             }),
         }
+    }
+
+    fn subscribe_request(&self, callback_url: &str) -> Option<HttpRequest> {
+        Some(HttpRequest {
+            method: "POST",
+            url: format!("{}/subscriptions", self.manifest.api_base_url),
+            query: Vec::new(),
+            form: vec![("callback_url".to_owned(), callback_url.to_owned())],
+        })
+    }
+
+    fn verify_push(
+        &self,
+        headers: &[(String, String)],
+        body: &[u8],
+        secret: &[u8],
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), PushError> {
+        let value = headers
+            .iter()
+            .find(|(k, _)| k == push::SIGNATURE_HEADER)
+            .map(|(_, v)| v.as_str());
+        crate::push::verify(push::SIGNATURE_HEADER, value, secret, body, now)
+    }
+
+    fn parse_push(&self, body: &[u8]) -> Result<Vec<PushNotice>, ParseError> {
+        push::parse(body)
     }
 }

@@ -10,6 +10,7 @@
 
 pub mod connector;
 pub mod demo;
+pub mod push;
 pub mod registry;
 pub mod sample;
 pub mod sandbox;
@@ -19,5 +20,6 @@ pub use connector::{
     RateLimits, TimeWindow,
 };
 pub use demo::Demo;
+pub use push::{PushError, PushNotice};
 pub use registry::Endpoints;
 pub use sample::{DataType, Device, Metric, Quantity, Sample, Value, Workout};

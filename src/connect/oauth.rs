@@ -7,12 +7,17 @@
 //! a secret.
 
 use crate::vendors::Credentials;
-use oauth2::basic::{BasicClient, BasicErrorResponseType};
+use oauth2::basic::{
+    BasicClient, BasicErrorResponse, BasicErrorResponseType, BasicRevocationErrorResponse,
+    BasicTokenIntrospectionResponse, BasicTokenType,
+};
 use oauth2::{
-    AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, PkceCodeChallenge,
-    PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError, Scope, TokenResponse, TokenUrl,
+    AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, ExtraTokenFields,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError, Scope,
+    StandardRevocableToken, StandardTokenResponse, TokenResponse, TokenUrl,
 };
 use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use tributary_connectors::Manifest;
 
@@ -41,6 +46,36 @@ pub enum OAuthError {
     BadUrl(&'static str),
 }
 
+/// What a token response says beyond RFC 6749: the vendor's id of the member's
+/// account, which its notifications name (`user_id`; Withings says `userid`), as a
+/// string or a number.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct VendorAccount {
+    #[serde(default, alias = "userid")]
+    user_id: Option<serde_json::Value>,
+}
+
+impl ExtraTokenFields for VendorAccount {}
+
+impl VendorAccount {
+    fn id(&self) -> Option<String> {
+        match &self.user_id {
+            Some(serde_json::Value::String(s)) if !s.is_empty() => Some(s.clone()),
+            Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+            _ => None,
+        }
+    }
+}
+
+/// An OAuth client whose token responses keep the vendor's account id.
+type VendorClient = oauth2::Client<
+    BasicErrorResponse,
+    StandardTokenResponse<VendorAccount, BasicTokenType>,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+>;
+
 /// Tokens the vendor issued.
 pub struct Issued {
     pub access: SecretString,
@@ -48,6 +83,9 @@ pub struct Issued {
     pub expires_in: Option<Duration>,
     /// Granted scopes; `None` when the vendor did not say (RFC 6749 5.1: as asked).
     pub scopes: Option<Vec<String>>,
+    /// The vendor's id of the member's account, where the token response gives it.
+    /// It identifies a person: it is hashed for lookups and never logged.
+    pub vendor_user: Option<String>,
 }
 
 fn url<T>(
@@ -85,8 +123,9 @@ pub fn authorization_url(
     ))
 }
 
-fn issued<T: TokenResponse>(t: &T) -> Issued {
+fn issued(t: &StandardTokenResponse<VendorAccount, BasicTokenType>) -> Issued {
     Issued {
+        vendor_user: t.extra_fields().id(),
         access: SecretString::from(t.access_token().secret().clone()),
         refresh: t
             .refresh_token()
@@ -147,7 +186,7 @@ pub async fn exchange_code(
     code: &str,
     verifier: &SecretString,
 ) -> Result<Issued, OAuthError> {
-    let client = BasicClient::new(ClientId::new(creds.client_id.clone()))
+    let client = VendorClient::new(ClientId::new(creds.client_id.clone()))
         .set_client_secret(ClientSecret::new(
             creds.client_secret.expose_secret().to_owned(),
         ))
@@ -169,7 +208,7 @@ pub async fn refresh(
     creds: &Credentials,
     refresh_token: &SecretString,
 ) -> Result<Issued, OAuthError> {
-    let client = BasicClient::new(ClientId::new(creds.client_id.clone()))
+    let client = VendorClient::new(ClientId::new(creds.client_id.clone()))
         .set_client_secret(ClientSecret::new(
             creds.client_secret.expose_secret().to_owned(),
         ))

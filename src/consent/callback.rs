@@ -148,6 +148,7 @@ pub async fn callback(
             true,
         ));
     }
+    let vendor_user = issued.vendor_user;
     let tokens = Tokens {
         access: issued.access,
         refresh: issued.refresh,
@@ -163,6 +164,7 @@ pub async fn callback(
                 scopes: &granted,
                 not_granted: &not_granted,
                 vendor_app_id: creds.vendor_app_id.as_deref(),
+                vendor_user: vendor_user.as_deref(),
             };
             let connection = connections::connect(
                 conn,

@@ -132,6 +132,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         last_sync_at -> Nullable<Timestamp>,
+        vendor_user_hash -> Nullable<Binary>,
     }
 }
 

@@ -18,6 +18,8 @@ use std::fmt;
 pub enum ApiError {
     /// No API key, or one that is unknown or revoked.
     Unauthorized,
+    /// A vendor notification whose signature does not verify; says which check.
+    InvalidSignature(String),
     /// The key lacks the scope the route needs.
     Forbidden {
         scope: &'static str,
@@ -55,6 +57,7 @@ impl ApiError {
     fn code(&self) -> &'static str {
         match self {
             Self::Unauthorized => "unauthorized",
+            Self::InvalidSignature(_) => "invalid_signature",
             Self::Forbidden { .. } => "forbidden",
             Self::NotFound => "not_found",
             Self::MethodNotAllowed { .. } => "method_not_allowed",
@@ -118,7 +121,10 @@ impl fmt::Display for ApiError {
             Self::Forbidden { scope } => write!(f, "this API key lacks the scope {scope}"),
             Self::NotFound => f.write_str("no such resource"),
             Self::MethodNotAllowed { .. } => f.write_str("this path does not take this method"),
-            Self::Conflict(m) | Self::BadRequest(m) | Self::Validation(m) => f.write_str(m),
+            Self::Conflict(m)
+            | Self::BadRequest(m)
+            | Self::Validation(m)
+            | Self::InvalidSignature(m) => f.write_str(m),
             Self::PayloadTooLarge { limit } => write!(f, "the body is larger than {limit} bytes"),
             Self::UnsupportedMediaType => {
                 f.write_str("the body must be JSON: Content-Type: application/json")
@@ -137,7 +143,7 @@ impl fmt::Display for ApiError {
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
-            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Unauthorized | Self::InvalidSignature(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden { .. } => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,

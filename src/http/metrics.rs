@@ -15,6 +15,7 @@ pub struct Metrics {
     jobs_finished: IntCounterVec,
     job_seconds: HistogramVec,
     vendor_calls: IntCounterVec,
+    vendor_pushes: IntCounterVec,
     sync_lag: GaugeVec,
 }
 
@@ -72,6 +73,13 @@ impl Metrics {
             ),
             &["vendor", "status"],
         )?;
+        let vendor_pushes = IntCounterVec::new(
+            Opts::new(
+                "tributary_vendor_pushes_total",
+                "Notifications received at /vendor-hooks by vendor and outcome",
+            ),
+            &["vendor", "outcome"],
+        )?;
         let sync_lag = GaugeVec::new(
             Opts::new(
                 "tributary_sync_lag_seconds",
@@ -83,6 +91,7 @@ impl Metrics {
         registry.register(Box::new(jobs_finished.clone()))?;
         registry.register(Box::new(job_seconds.clone()))?;
         registry.register(Box::new(vendor_calls.clone()))?;
+        registry.register(Box::new(vendor_pushes.clone()))?;
         registry.register(Box::new(sync_lag.clone()))?;
         Ok(Self {
             registry,
@@ -92,6 +101,7 @@ impl Metrics {
             jobs_finished,
             job_seconds,
             vendor_calls,
+            vendor_pushes,
             sync_lag,
         })
     }
@@ -99,6 +109,14 @@ impl Metrics {
     /// A call to a vendor's data API answered `status` (`error`: no answer).
     pub fn vendor_call(&self, vendor: &str, status: &str) {
         self.vendor_calls.with_label_values(&[vendor, status]).inc();
+    }
+
+    /// A notification from `vendor` was `outcome` (`queued`, `unknown_member`,
+    /// `bad_signature`, `malformed`, `unavailable`).
+    pub fn vendor_push(&self, vendor: &str, outcome: &str) {
+        self.vendor_pushes
+            .with_label_values(&[vendor, outcome])
+            .inc();
     }
 
     /// A job run ended with `outcome` (done, retry, postponed, failed, lost).

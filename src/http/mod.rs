@@ -101,7 +101,8 @@ pub fn server(
         let mut app = app
             .configure(crate::fhir_api::routes)
             .configure(crate::api::routes)
-            .configure(crate::consent::routes);
+            .configure(crate::consent::routes)
+            .configure(crate::hooks::routes);
         if let Some(sandbox) = &sandbox {
             app = app
                 .app_data(sandbox.clone())

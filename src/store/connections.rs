@@ -175,6 +175,33 @@ pub struct Grant<'a> {
     pub scopes: &'a [String],
     pub not_granted: &'a [String],
     pub vendor_app_id: Option<&'a str>,
+    /// The vendor's id of the member's account, where its token response gave one
+    /// (kept only as a keyed hash, to find the connection a notification names).
+    pub vendor_user: Option<&'a str>,
+}
+
+/// The lookup hash of a vendor's account id.
+fn vendor_user_hash(ring: &KeyRing, vendor: &str, vendor_user: &str) -> Vec<u8> {
+    crate::crypto::keyed_hash(
+        ring.index_key(),
+        &[b"vendor_user", vendor.as_bytes(), vendor_user.as_bytes()],
+    )
+    .to_vec()
+}
+
+/// The connections (of any portal) to `vendor`'s account `vendor_user`.
+pub fn by_vendor_user(
+    conn: &mut AnyConnection,
+    ring: &KeyRing,
+    vendor: &str,
+    vendor_user: &str,
+) -> Result<Vec<Connection>, StoreError> {
+    let rows: Vec<Row> = connections::table
+        .filter(connections::vendor.eq(vendor))
+        .filter(connections::vendor_user_hash.eq(vendor_user_hash(ring, vendor, vendor_user)))
+        .select(COLUMNS)
+        .load(conn)?;
+    rows.into_iter().map(from_row).collect()
 }
 
 /// Through which channel a grant changed (recorded with each consent event).
@@ -241,6 +268,9 @@ pub fn connect(
     channel: Channel,
 ) -> Result<Connection, StoreError> {
     let now = chrono::Utc::now().naive_utc();
+    let user_hash = grant
+        .vendor_user
+        .map(|u| vendor_user_hash(ring, grant.vendor, u));
     conn.write_transaction(|conn| {
         let existing = find(conn, member, grant.vendor)?;
         let id = match &existing {
@@ -255,6 +285,11 @@ pub fn connect(
                         connections::updated_at.eq(now),
                     ))
                     .execute(conn)?;
+                if let Some(hash) = &user_hash {
+                    diesel::update(connections::table.find(&c.id))
+                        .set(connections::vendor_user_hash.eq(hash))
+                        .execute(conn)?;
+                }
                 c.id.clone()
             }
             None => {
@@ -270,6 +305,7 @@ pub fn connect(
                         connections::scopes.eq(json_list(grant.scopes)),
                         connections::not_granted.eq(json_list(grant.not_granted)),
                         connections::vendor_app_id.eq(grant.vendor_app_id),
+                        connections::vendor_user_hash.eq(&user_hash),
                         connections::created_at.eq(now),
                         connections::updated_at.eq(now),
                     ))

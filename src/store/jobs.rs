@@ -36,14 +36,17 @@ pub enum Kind {
     TokenRefresh,
     /// Delete finished jobs past their keep time.
     Housekeeping,
+    /// Ask the vendor to notify the hub of a connection's new data.
+    Subscribe,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 4] = [
+    pub const ALL: [Kind; 5] = [
         Kind::Backfill,
         Kind::Incremental,
         Kind::TokenRefresh,
         Kind::Housekeeping,
+        Kind::Subscribe,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -52,6 +55,7 @@ impl Kind {
             Kind::Incremental => "incremental",
             Kind::TokenRefresh => "token_refresh",
             Kind::Housekeeping => "housekeeping",
+            Kind::Subscribe => "subscribe",
         }
     }
 
@@ -141,6 +145,51 @@ pub fn enqueue(conn: &mut AnyConnection, job: &NewJob) -> Result<Enqueued, Store
     .set((jobs::run_at.eq(job.run_at), jobs::updated_at.eq(now)))
     .execute(conn)?;
     Ok(Enqueued::Coalesced)
+}
+
+/// Make the queued job of `lock_key` and `kind` cover `since`: its payload's
+/// `since` becomes the earlier of the two. `false` when no job of that key and kind
+/// is queued (a worker claimed it in the meantime).
+pub fn widen_since(
+    conn: &mut AnyConnection,
+    lock_key: &str,
+    kind: Kind,
+    since: chrono::DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let queued = || {
+        jobs::table
+            .filter(jobs::lock_key.eq(lock_key))
+            .filter(jobs::kind.eq(kind.as_str()))
+            .filter(jobs::state.eq(QUEUED))
+    };
+    let Some((id, payload)) = queued()
+        .select((jobs::id, jobs::payload))
+        .first::<(String, String)>(conn)
+        .optional()?
+    else {
+        return Ok(false);
+    };
+    let mut payload: serde_json::Value = serde_json::from_str(&payload)
+        .map_err(|_| StoreError::Corrupt(format!("job {id}: payload")))?;
+    let earlier = payload
+        .get("since")
+        .and_then(|v| serde_json::from_value::<chrono::DateTime<Utc>>(v.clone()).ok())
+        .is_some_and(|s| s <= since);
+    if earlier {
+        return Ok(true);
+    }
+    if let Some(map) = payload.as_object_mut() {
+        map.insert("since".into(), serde_json::json!(since));
+    } else {
+        payload = serde_json::json!({ "since": since });
+    }
+    let updated = diesel::update(queued().filter(jobs::id.eq(&id)))
+        .set((
+            jobs::payload.eq(payload.to_string()),
+            jobs::updated_at.eq(Utc::now().naive_utc()),
+        ))
+        .execute(conn)?;
+    Ok(updated == 1)
 }
 
 type Row = (

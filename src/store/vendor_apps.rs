@@ -130,6 +130,27 @@ pub fn client_secret(
     Ok(SecretString::from(text.to_owned()))
 }
 
+/// Every portal's app for `vendor` with its client secret: the keys a vendor's
+/// notification may be signed with.
+pub fn secrets_for_vendor(
+    conn: &mut AnyConnection,
+    ring: &KeyRing,
+    vendor: &str,
+) -> Result<Vec<(String, SecretString)>, StoreError> {
+    let rows: Vec<(String, Vec<u8>)> = vendor_apps::table
+        .filter(vendor_apps::vendor.eq(vendor))
+        .select((vendor_apps::id, vendor_apps::client_secret_sealed))
+        .load(conn)?;
+    rows.into_iter()
+        .map(|(id, sealed)| {
+            let plain = ring.open_hub_secret(conn, TABLE, &id, &sealed)?;
+            let text = std::str::from_utf8(&plain)
+                .map_err(|_| StoreError::Corrupt(format!("vendor app {id} client secret")))?;
+            Ok((id, SecretString::from(text.to_owned())))
+        })
+        .collect()
+}
+
 pub fn delete(conn: &mut AnyConnection, portal: &PortalId, id: &str) -> Result<(), StoreError> {
     let n = diesel::delete(
         vendor_apps::table

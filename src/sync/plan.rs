@@ -132,7 +132,62 @@ pub fn start(
             added += 1;
         }
     }
+    if added > 0 && manifest.notifies {
+        // New or reconnected: (re)subscribe to the vendor's notifications.
+        jobs::enqueue(
+            conn,
+            &NewJob {
+                kind: Kind::Subscribe,
+                lock_key: format!("subscribe/{}", connection.id),
+                connection_id: Some(connection.id.clone()),
+                data_type: None,
+                payload: serde_json::json!({}),
+                run_at: now.naive_utc(),
+                max_attempts: max_attempts(settings),
+            },
+        )?;
+        added += 1;
+    }
     Ok(added)
+}
+
+/// A vendor notified of new data of one data type: sync it now, from `since` (the
+/// start of the notified window) if that lies before what the sync would fetch
+/// anyway. Coalesces with a queued sync and widens it to cover `since`.
+pub fn request_push(
+    conn: &mut AnyConnection,
+    settings: &SyncSettings,
+    connection: &Connection,
+    data_type: &str,
+    since: Option<DateTime<Utc>>,
+) -> Result<(), StoreError> {
+    let now = Utc::now().naive_utc();
+    let key = lock_key(&connection.id, data_type);
+    // A worker may claim the queued job between the two steps; then the next
+    // round queues a new one.
+    for _ in 0..3 {
+        let job = NewJob {
+            kind: Kind::Incremental,
+            lock_key: key.clone(),
+            connection_id: Some(connection.id.clone()),
+            data_type: Some(data_type.to_owned()),
+            payload: since.map_or_else(
+                || serde_json::json!({}),
+                |s| serde_json::json!({ "since": s }),
+            ),
+            run_at: now,
+            max_attempts: max_attempts(settings),
+        };
+        match jobs::enqueue(conn, &job)? {
+            Enqueued::Added(_) => return Ok(()),
+            Enqueued::Coalesced => match since {
+                None => return Ok(()),
+                Some(s) if jobs::widen_since(conn, &key, Kind::Incremental, s)? => return Ok(()),
+                Some(_) => {}
+            },
+        }
+    }
+    Ok(())
 }
 
 fn backfill_queued(

@@ -64,6 +64,7 @@ pub async fn run(ctx: &SyncContext, job: &Job) -> Result<Done, JobError> {
         Kind::Backfill | Kind::Incremental => sync_window(ctx, job).await,
         Kind::TokenRefresh => refresh_token(ctx, job).await,
         Kind::Housekeeping => housekeeping(ctx, job).await,
+        Kind::Subscribe => subscribe(ctx, job).await,
     }
 }
 
@@ -154,10 +155,20 @@ async fn sync_window(ctx: &SyncContext, job: &Job) -> Result<Done, JobError> {
         _ => {
             let since = progress.fetched_until.map_or(now, |t| t.and_utc());
             let overlap = ChronoDuration::from_std(ctx.settings.overlap).unwrap_or_default();
+            let mut start = (since - overlap).max(progress.backfill_from.and_utc());
+            // A notification may name older data (a device that synced late): fetch
+            // from there, within the vendor's history limit.
+            if let Some(notified) = job
+                .payload
+                .get("since")
+                .and_then(|v| serde_json::from_value::<DateTime<Utc>>(v.clone()).ok())
+            {
+                let horizon =
+                    now - ChronoDuration::days(i64::from(connector.manifest().max_history_days));
+                start = start.min(notified.max(horizon));
+            }
             Window {
-                start: (since - overlap)
-                    .max(progress.backfill_from.and_utc())
-                    .min(now),
+                start: start.min(now),
                 end: now,
             }
         }
@@ -498,6 +509,91 @@ async fn refresh_token(ctx: &SyncContext, job: &Job) -> Result<Done, JobError> {
             Err(JobError::Fatal(reason, sync_state::REAUTH_REQUIRED))
         }
         Err(e) => Err(e),
+    }
+}
+
+/// Ask the vendor to notify the hub of the connection's new data.
+async fn subscribe(ctx: &SyncContext, job: &Job) -> Result<Done, JobError> {
+    let Some(id) = job.connection_id.clone() else {
+        return no_op(ctx, job).await;
+    };
+    let lookup = id.clone();
+    let connection = blocking(ctx, move |conn| match connections::get(conn, &lookup) {
+        Ok(c) => Ok(Some(c)),
+        Err(StoreError::NotFound) => Ok(None),
+        Err(e) => Err(e.into()),
+    })
+    .await?;
+    let Some(connection) = connection.filter(|c| c.status == Status::Active) else {
+        return no_op(ctx, job).await;
+    };
+    let Some(connector) = ctx.vendors.connector(&connection.vendor) else {
+        return no_op(ctx, job).await;
+    };
+    let vendor = connector.manifest().vendor;
+    let callback = ctx.vendors.public(&format!("/vendor-hooks/{vendor}"));
+    let Some(request) = connector.subscribe_request(&callback) else {
+        return no_op(ctx, job).await;
+    };
+    let key = super::limits::CallKey {
+        vendor,
+        vendor_app: connection.vendor_app_id.as_deref(),
+        connection: &connection.id,
+    };
+    let mut refreshed = false;
+    loop {
+        if let Err(wait) = ctx
+            .limits
+            .acquire(&key, connector.manifest().rate_limits)
+            .await
+        {
+            return Err(JobError::Postpone(
+                format!("{vendor} rate limit: waiting {}s", wait.as_secs()),
+                wait,
+            ));
+        }
+        let token = access_token(ctx, &id, refreshed).await?;
+        let method =
+            reqwest::Method::from_bytes(request.method.as_bytes()).unwrap_or(reqwest::Method::POST);
+        let sent = ctx
+            .http
+            .request(method, &request.url)
+            .query(&request.query)
+            .form(&request.form)
+            .bearer_auth(token.expose_secret())
+            .timeout(REQUEST_TIMEOUT)
+            .send()
+            .await;
+        let Ok(response) = sent else {
+            ctx.metrics.vendor_call(vendor, "error");
+            return Err(JobError::Retry(format!("{vendor} API unreachable")));
+        };
+        let status = response.status();
+        ctx.metrics.vendor_call(vendor, status.as_str());
+        match status.as_u16() {
+            200..=299 => return no_op(ctx, job).await,
+            401 if !refreshed => refreshed = true,
+            429 => {
+                let wait = retry_after(response.headers()).unwrap_or(DEFAULT_RETRY_AFTER);
+                ctx.limits.pause(&key, wait, false);
+                return Err(JobError::Postpone(
+                    format!("{vendor} answered 429 to a subscription"),
+                    wait,
+                ));
+            }
+            408 | 500..=599 => {
+                return Err(JobError::Retry(format!(
+                    "{vendor} answered {} to a subscription",
+                    status.as_u16()
+                )))
+            }
+            code => {
+                return Err(JobError::Fatal(
+                    format!("{vendor} refused the subscription ({code}); syncs stay scheduled"),
+                    sync_state::ERROR,
+                ))
+            }
+        }
     }
 }
 

@@ -60,12 +60,21 @@ async fn work(ctx: SyncContext, mut stop: watch::Receiver<bool>) {
 
 /// Run a claimed job to its end and record the outcome.
 async fn execute(ctx: &SyncContext, job: Job) {
+    let (c, j) = (ctx.clone(), job.clone());
+    execute_with(ctx, job, async move { run::run(&c, &j).await }).await;
+}
+
+/// Run `work` as the claimed `job`: in a task of its own (a panic in it is caught
+/// here and recorded as a failed attempt), renewing the lease while it runs, and
+/// record the outcome.
+pub async fn execute_with(
+    ctx: &SyncContext,
+    job: Job,
+    work: impl std::future::Future<Output = Result<run::Done, JobError>> + Send + 'static,
+) {
     let started = Instant::now();
     let kind = job.kind.as_str();
-    let mut task = {
-        let (ctx, job) = (ctx.clone(), job.clone());
-        tokio::spawn(async move { run::run(&ctx, &job).await })
-    };
+    let mut task = tokio::spawn(work);
     let renew_every = ctx.settings.lease / 3;
     let lease =
         chrono::Duration::from_std(ctx.settings.lease).unwrap_or(chrono::Duration::minutes(1));

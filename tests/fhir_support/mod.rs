@@ -236,6 +236,7 @@ pub fn connect_demo(
             scopes: &[],
             not_granted: &[],
             vendor_app_id: None,
+            vendor_user: None,
         },
         &connections::Tokens {
             access: "a".to_owned().into(),

@@ -30,6 +30,8 @@ pub(crate) fn handle(
             SandboxResponse::json(200, &json!({"ok": true}))
         }
         ("/_control/calls", _) => SandboxResponse::method_not_allowed("GET, DELETE"),
+        ("/_control/push", "POST") => super::push::control(twin, req, state, now),
+        ("/_control/push", _) => SandboxResponse::method_not_allowed("POST"),
         (path, _) => SandboxResponse::not_found(path),
     }
 }

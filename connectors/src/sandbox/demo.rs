@@ -54,6 +54,31 @@ impl Twin for DemoTwin {
         &SCOPES
     }
 
+    fn data_types(&self) -> &'static [&'static str] {
+        &["steps", "heart_rate", "body_weight"]
+    }
+
+    fn subscriptions_path(&self) -> Option<&'static str> {
+        Some("/api/v1/subscriptions")
+    }
+
+    fn notification(
+        &self,
+        user: &str,
+        data_types: &[&str],
+        window: crate::TimeWindow,
+        secret: &str,
+        at: DateTime<Utc>,
+    ) -> (Vec<(String, String)>, Vec<u8>) {
+        let body = crate::demo::push::body(user, data_types, window);
+        let signature = crate::push::sign(secret.as_bytes(), at.timestamp(), &body);
+        let headers = vec![
+            ("content-type".to_owned(), "application/json".to_owned()),
+            (crate::demo::push::SIGNATURE_HEADER.to_owned(), signature),
+        ];
+        (headers, body)
+    }
+
     fn data_endpoint(&self, path: &str) -> Option<DataEndpoint> {
         let data_type = path.strip_prefix("/api/v1/")?;
         TYPES

@@ -25,6 +25,7 @@ impl SandboxResponse {
             headers: vec![("content-type".to_owned(), content_type.to_owned())],
             body,
             delay: None,
+            outbound: Vec::new(),
         }
     }
 
@@ -69,6 +70,7 @@ impl SandboxResponse {
             ],
             body: Vec::new(),
             delay: None,
+            outbound: Vec::new(),
         }
     }
 

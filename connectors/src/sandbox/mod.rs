@@ -12,7 +12,8 @@
 //!
 //! Endpoints, per vendor: `GET|POST /oauth/authorize`, `POST /oauth/token`,
 //! `POST /oauth/revoke`, the vendor's data endpoints (demo: `GET /api/v1/{type}`),
-//! and `/_control/faults` and `/_control/calls` for tests.
+//! its subscription endpoint for notifications (demo: `POST /api/v1/subscriptions`),
+//! and `/_control/faults`, `/_control/calls` and `/_control/push` for tests.
 
 mod authorize;
 mod calls;
@@ -23,6 +24,7 @@ mod faults;
 mod http;
 mod pages;
 mod person;
+mod push;
 mod state;
 mod token;
 mod twin;
@@ -80,6 +82,18 @@ pub struct SandboxResponse {
     pub body: Vec<u8>,
     /// Wait this long before answering (the "slow" fault).
     pub delay: Option<Duration>,
+    /// Requests the vendor sends out (notifications), for the hub's HTTP face to
+    /// deliver.
+    pub outbound: Vec<Outbound>,
+}
+
+/// A request the simulated vendor sends to someone else (a notification).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outbound {
+    pub url: String,
+    /// Lower-case names.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
 }
 
 impl SandboxResponse {
@@ -196,6 +210,10 @@ fn route(ctx: &mut Ctx<'_>, state: &mut State) -> SandboxResponse {
         ("POST", "/oauth/token") => token::exchange(ctx, state),
         ("POST", "/oauth/revoke") => token::revoke(ctx, state),
         (_, "/oauth/token" | "/oauth/revoke") => SandboxResponse::method_not_allowed("POST"),
+        (_, p) if Some(p) == ctx.twin.subscriptions_path() => match method {
+            "POST" => push::subscribe(ctx, state),
+            _ => SandboxResponse::method_not_allowed("POST"),
+        },
         _ => match ctx.twin.data_endpoint(path) {
             Some(endpoint) if method == "GET" => http::settle(data::serve(ctx, state, endpoint)),
             Some(_) => SandboxResponse::method_not_allowed("GET"),

@@ -36,6 +36,8 @@ pub(crate) struct Code {
 pub(crate) struct Grant {
     pub vendor: &'static str,
     pub client_id: String,
+    /// The secret the client authenticated with; notifications are signed with it.
+    pub client_secret: String,
     pub user: String,
     pub scopes: Vec<String>,
 }
@@ -44,6 +46,15 @@ pub(crate) struct Grant {
 pub(crate) struct Access {
     pub grant: GrantId,
     pub expires_at: DateTime<Utc>,
+}
+
+/// Where a client wants to hear of one user's new data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Subscription {
+    pub vendor: &'static str,
+    pub client_id: String,
+    pub user: String,
+    pub callback_url: String,
 }
 
 /// A fresh token pair.
@@ -68,6 +79,7 @@ pub(crate) struct State {
     pub refresh: HashMap<String, GrantId>,
     pub faults: Vec<Fault>,
     pub calls: VecDeque<Call>,
+    pub subscriptions: Vec<Subscription>,
     next_grant: GrantId,
 }
 
@@ -119,9 +131,26 @@ impl State {
 
     /// Forget the grant and every token issued for it.
     pub fn revoke_grant(&mut self, grant: GrantId) {
-        self.grants.remove(&grant);
+        let gone = self.grants.remove(&grant);
         self.access.retain(|_, a| a.grant != grant);
         self.refresh.retain(|_, g| *g != grant);
+        // A subscription lives as long as some grant of its client and user.
+        if let Some(gone) = gone {
+            let grants = &self.grants;
+            self.subscriptions.retain(|s| {
+                !(s.vendor == gone.vendor && s.client_id == gone.client_id && s.user == gone.user)
+                    || grants.values().any(|g| {
+                        g.vendor == s.vendor && g.client_id == s.client_id && g.user == s.user
+                    })
+            });
+        }
+    }
+
+    /// A live grant of `client_id` by `user` at `vendor`, if there is one.
+    pub fn grant_for(&self, vendor: &str, client_id: &str, user: &str) -> Option<&Grant> {
+        self.grants
+            .values()
+            .find(|g| g.vendor == vendor && g.client_id == client_id && g.user == user)
     }
 
     /// The grant a token (access or refresh) belongs to.

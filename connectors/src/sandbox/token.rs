@@ -3,7 +3,8 @@
 //!
 //! Policy: the sandbox has no client registry, so any non-empty client id and
 //! secret authenticate (HTTP Basic per RFC 6749 §2.3.1, or form fields), but a code
-//! or refresh token only works for the client it was issued to. Every failure of a
+//! or refresh token only works for the client it was issued to. The secret a code
+//! was redeemed with is what the vendor signs that grant's notifications with. Every failure of a
 //! code or refresh token is `invalid_grant`. A code used twice revokes the tokens
 //! issued for it (RFC 6749 §4.1.2). A refresh issues a new refresh token and the
 //! old one stops working at once; the old access token lives until it expires.
@@ -32,13 +33,13 @@ fn exchange_inner(ctx: &mut Ctx<'_>, state: &mut State) -> Answer {
         "authorization_code" | "refresh_token" => g.to_owned(),
         _ => "unsupported".to_owned(),
     });
-    let client = client_id(ctx, &form)?;
+    let (client, secret) = client_credentials(ctx, &form)?;
     let user = peek_user(ctx, state, &form);
     ctx.note.sandbox_user.clone_from(&user);
     let delay = faults::due(ctx, state, Endpoint::Token, user.as_deref())?;
     let grant = match grant_type {
         None => return Err(invalid_request("grant_type: missing")),
-        Some("authorization_code") => redeem_code(ctx, state, &form, &client)?,
+        Some("authorization_code") => redeem_code(ctx, state, &form, &client, &secret)?,
         Some("refresh_token") => rotate_refresh(ctx, state, &form, &client)?,
         Some(_) => {
             return Err(SandboxResponse::error(
@@ -60,7 +61,7 @@ pub(crate) fn revoke(ctx: &mut Ctx<'_>, state: &mut State) -> SandboxResponse {
 
 fn revoke_inner(ctx: &mut Ctx<'_>, state: &mut State) -> Answer {
     let form = parse_form(ctx.req.body).map_err(|p| invalid_request(&p))?;
-    let client = client_id(ctx, &form)?;
+    let (client, _) = client_credentials(ctx, &form)?;
     let token = required(&form, "token")?;
     if let Some(id) = state.grant_of(token) {
         if let Some(grant) = state.grants.get(&id) {
@@ -77,6 +78,7 @@ fn revoke_inner(ctx: &mut Ctx<'_>, state: &mut State) -> Answer {
         headers: vec![("cache-control".to_owned(), "no-store".to_owned())],
         body: Vec::new(),
         delay: None,
+        outbound: Vec::new(),
     })
 }
 
@@ -85,6 +87,7 @@ fn redeem_code(
     state: &mut State,
     form: &Form,
     client: &str,
+    secret: &str,
 ) -> Result<GrantId, SandboxResponse> {
     let code_id = required(form, "code")?;
     let redirect_uri = required(form, "redirect_uri")?;
@@ -120,6 +123,7 @@ fn redeem_code(
     let grant = state.add_grant(super::state::Grant {
         vendor: code.vendor,
         client_id: code.client_id,
+        client_secret: secret.to_owned(),
         user: code.user,
         scopes: code.scopes,
     });
@@ -193,8 +197,8 @@ fn peek_user(ctx: &Ctx<'_>, state: &State, form: &Form) -> Option<String> {
     (grant.vendor == vendor).then(|| grant.user.clone())
 }
 
-/// The authenticated client id, from HTTP Basic or from the form.
-fn client_id(ctx: &Ctx<'_>, form: &Form) -> Result<String, SandboxResponse> {
+/// The authenticated client id and secret, from HTTP Basic or from the form.
+fn client_credentials(ctx: &Ctx<'_>, form: &Form) -> Result<(String, String), SandboxResponse> {
     let form_id = field(form, "client_id")?;
     let (id, secret) = match credentials(ctx.req, "basic") {
         Some(encoded) => {
@@ -215,7 +219,7 @@ fn client_id(ctx: &Ctx<'_>, form: &Form) -> Result<String, SandboxResponse> {
     if id.is_empty() || secret.is_empty() {
         return Err(invalid_client("client authentication is required"));
     }
-    Ok(id)
+    Ok((id, secret))
 }
 
 /// `base64(urlencode(id) ":" urlencode(secret))`. `+` stays a `+`: clients that

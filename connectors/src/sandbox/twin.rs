@@ -45,6 +45,23 @@ pub(crate) trait Twin: Sync {
     /// The data endpoint at `path`, if there is one.
     fn data_endpoint(&self, path: &str) -> Option<DataEndpoint>;
 
+    /// The data types it serves.
+    fn data_types(&self) -> &'static [&'static str];
+
+    /// Where clients subscribe to notifications, if the vendor sends any.
+    fn subscriptions_path(&self) -> Option<&'static str>;
+
+    /// The headers and body of a notification of `user`'s new data of
+    /// `data_types` in `window`, signed with `secret` as at `at`.
+    fn notification(
+        &self,
+        user: &str,
+        data_types: &[&str],
+        window: crate::TimeWindow,
+        secret: &str,
+        at: DateTime<Utc>,
+    ) -> (Vec<(String, String)>, Vec<u8>);
+
     /// The body of a successful data answer for `user`.
     fn data(
         &self,

@@ -5,6 +5,7 @@
 mod data;
 mod faults;
 mod oauth;
+mod push;
 mod robustness;
 mod roundtrip;
 

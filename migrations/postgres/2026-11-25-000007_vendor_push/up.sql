@@ -1,0 +1,11 @@
+-- Vendor push (issue 6). A notification names the member by the vendor's own user
+-- id; connections keep only its keyed hash (like a User Key's), so the hub can find
+-- the connection without storing the id in the clear. `subscribe` jobs ask the
+-- vendor to notify the hub of a connection's new data.
+ALTER TABLE connections ADD COLUMN vendor_user_hash BYTEA;
+CREATE INDEX connections_vendor_user ON connections (vendor, vendor_user_hash)
+    WHERE vendor_user_hash IS NOT NULL;
+
+ALTER TABLE jobs DROP CONSTRAINT jobs_kind_check;
+ALTER TABLE jobs ADD CONSTRAINT jobs_kind_check
+    CHECK (kind IN ('backfill', 'incremental', 'token_refresh', 'housekeeping', 'subscribe'));

@@ -1,0 +1,130 @@
+//! `POST /vendor-hooks/{vendor}`: notifications from vendors that a member has new
+//! data.
+//!
+//! Policy: a notification is acted on only once its signature verifies with the
+//! client secret of one of the vendor's apps (each portal's, or the sandbox's
+//! built-in client), and only for connections made through that app: a portal's
+//! secret cannot make the hub sync another portal's members. The answer is quick:
+//! the hub queues an incremental sync per notified connection and data type
+//! (coalesced with one already queued, widened to the notified window), and a
+//! worker fetches the data. A forged or stale notification is a 401, a malformed
+//! one a 400 naming the field; neither changes anything. A notification for an
+//! account the hub does not know (disconnected, or another hub's) is accepted and
+//! ignored, so the vendor does not retry it. Nothing of the body is logged.
+
+use crate::db::Database;
+use crate::http::error::ApiError;
+use crate::http::metrics::Metrics;
+use crate::keys::KeyRing;
+use crate::store::connections::{self, Status};
+use crate::sync::SyncContext;
+use actix_web::{web, HttpRequest, HttpResponse};
+use secrecy::ExposeSecret;
+use serde::Serialize;
+use std::sync::Arc;
+use tributary_connectors::PushError;
+
+/// Largest notification body read. Vendors' notifications are small; push-only
+/// vendors that send data inline send pages of it.
+const BODY_LIMIT: usize = 1 << 20;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/vendor-hooks/{vendor}")
+            .app_data(web::PayloadConfig::new(BODY_LIMIT))
+            .route(web::post().to(receive))
+            .default_service(web::to(|| {
+                crate::http::error::method_not_allowed(&["post"])
+            })),
+    );
+}
+
+/// What a notification led to.
+#[derive(Debug, Serialize)]
+struct Received {
+    /// Incremental syncs queued (or joined).
+    queued: usize,
+}
+
+async fn receive(
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+    db: web::Data<Database>,
+    ring: web::Data<KeyRing>,
+    sync: web::Data<SyncContext>,
+    metrics: web::Data<Metrics>,
+) -> Result<HttpResponse, ApiError> {
+    let vendor = path.into_inner();
+    let sync = sync.into_inner();
+    let Some(connector) = sync.vendors.connector(&vendor) else {
+        return Err(ApiError::NotFound);
+    };
+    let vendor: &'static str = connector.manifest().vendor;
+    let headers: Vec<(String, String)> = req
+        .headers()
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str().to_ascii_lowercase(), v.to_str().ok()?.to_owned())))
+        .collect();
+    let metrics: Arc<Metrics> = metrics.into_inner();
+    let ring: Arc<KeyRing> = ring.into_inner();
+    let outcome = crate::api::with_conn(db, move |conn| {
+        let secrets = sync
+            .vendors
+            .push_secrets(conn, &ring, vendor)
+            .map_err(ApiError::from)?;
+        let now = chrono::Utc::now();
+        let mut first_error = PushError::NotSupported;
+        let mut app = None;
+        for (id, secret) in &secrets {
+            match connector.verify_push(&headers, &body, secret.expose_secret().as_bytes(), now) {
+                Ok(()) => {
+                    app = Some(id.clone());
+                    break;
+                }
+                Err(e) if first_error == PushError::NotSupported => first_error = e,
+                Err(_) => {}
+            }
+        }
+        let Some(app) = app else {
+            metrics.vendor_push(vendor, "bad_signature");
+            return Err(ApiError::InvalidSignature(format!(
+                "the notification is not signed by {vendor} for this hub: {first_error}"
+            )));
+        };
+        let notices = connector.parse_push(&body).map_err(|e| {
+            metrics.vendor_push(vendor, "malformed");
+            ApiError::BadRequest(format!(
+                "the notification does not parse at {}: {}",
+                e.path, e.problem
+            ))
+        })?;
+        let mut queued = 0;
+        conn.write_transaction(|conn| -> Result<(), ApiError> {
+            for notice in &notices {
+                let found = connections::by_vendor_user(conn, &ring, vendor, &notice.vendor_user)?;
+                let mut matched = false;
+                for connection in found.iter().filter(|c| {
+                    c.status == Status::Active
+                        && c.vendor_app_id == app
+                        && c.data_types.iter().any(|d| d == notice.data_type.as_str())
+                }) {
+                    crate::sync::plan::request_push(
+                        conn,
+                        &sync.settings,
+                        connection,
+                        notice.data_type.as_str(),
+                        notice.window.map(|w| w.start),
+                    )?;
+                    queued += 1;
+                    matched = true;
+                }
+                metrics.vendor_push(vendor, if matched { "queued" } else { "unknown_member" });
+            }
+            Ok(())
+        })?;
+        Ok(Received { queued })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(outcome))
+}
