@@ -104,7 +104,7 @@ pub async fn serve(settings: Settings, role: Role) -> anyhow::Result<()> {
         tokens: tokens.clone(),
         http: crate::connect::oauth::http_client().context("HTTP client")?,
         settings: Arc::new(settings.sync.clone()),
-        limits: Arc::new(crate::sync::limits::VendorLimits::new()),
+        limits: Arc::new(crate::sync::limits::VendorLimits::shared(db.clone())),
         metrics: metrics.clone(),
         instance: crate::sync::instance_name(),
         db_slots: crate::sync::db_slots(),

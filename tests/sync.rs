@@ -240,6 +240,43 @@ on_both_backends! {
         assert_eq!(state_of(&db, &id).0, "done");
     }
 
+    fn processes_on_one_database_share_one_quota_and_one_pause(db: TestDb) {
+        use tributary::sync::limits::{CallKey, VendorLimits};
+        use tributary_connectors::RateLimits;
+        let (pool, _) = db.open(&test_master_key());
+        // Two processes' limits: nothing in common but the database.
+        let (a, b) = (VendorLimits::shared(pool.clone()), VendorLimits::shared(pool.clone()));
+        let quota = RateLimits { per_app_per_minute: Some(600), per_user_per_minute: Some(60) };
+        let key = |connection| CallKey { vendor: "demo", vendor_app: None, connection };
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        rt.block_on(async {
+            // One connection: 60 a minute between both processes.
+            assert_eq!(a.acquire(&key("c1"), quota).await, Ok(()));
+            let started = std::time::Instant::now();
+            assert_eq!(b.acquire(&key("c1"), quota).await, Ok(()));
+            let waited = started.elapsed();
+            assert!(waited >= std::time::Duration::from_millis(950), "b called {waited:?} after a");
+            // One app: 600 a minute, whichever connection and process.
+            assert_eq!(a.acquire(&key("c2"), quota).await, Ok(()));
+            let started = std::time::Instant::now();
+            assert_eq!(b.acquire(&key("c3"), quota).await, Ok(()));
+            let waited = started.elapsed();
+            assert!(waited >= std::time::Duration::from_millis(90), "b called {waited:?} after a");
+            // A 429 seen by one process holds the app's calls in the other.
+            a.pause(&key("c2"), std::time::Duration::from_secs(30), true);
+            let mut refused = None;
+            for _ in 0..50 {
+                if let Err(wait) = b.acquire(&key("c4"), quota).await {
+                    refused = Some(wait);
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            let wait = refused.expect("the pause reached the other process");
+            assert!(wait > std::time::Duration::from_secs(20), "{wait:?}");
+        });
+    }
+
     fn connecting_backfills_every_granted_type_to_the_sandbox_truth(db: TestDb) {
         let (hub, key) = connected_with(&db, "[sync]\nbackfill_days = 10\nbackfill_window_days = 3\n", &[]);
         let api = Api::new(&hub, Some(&key));
@@ -437,10 +474,11 @@ on_both_backends! {
         assert!(eventually(30, || !data_calls(&api_hub).is_empty()), "no data call");
         let mut lock = db.raw_conn();
         hold_observation_writes(&mut lock, true);
-        assert!(eventually(10, || data_calls(&api_hub).len() >= 2), "{:?}", data_calls(&api_hub));
+        // Every call made so far has been answered. (On SQLite the lock holds the
+        // shared quota buckets too, so the other data type waits before its call.)
         std::thread::sleep(std::time::Duration::from_millis(2500));
         let answered = data_calls(&api_hub);
-        assert!(answered.len() >= 2 && answered.iter().all(|s| *s == 200), "{answered:?}");
+        assert!(!answered.is_empty() && answered.iter().all(|s| *s == 200), "{answered:?}");
         worker.kill();
         hold_observation_writes(&mut lock, false);
         assert_eq!(stored(&db), Counts::new(), "nothing was committed");

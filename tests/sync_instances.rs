@@ -50,10 +50,17 @@ fn start_sandbox(dir: &std::path::Path) -> (Child, String) {
     (child, format!("http://{addr}"))
 }
 
+/// Jobs by state: of every kind, or of `kind`.
 fn counts(db: &TestDb) -> BTreeMap<String, i64> {
+    counts_of(db, None)
+}
+
+fn counts_of(db: &TestDb, kind: Option<&str>) -> BTreeMap<String, i64> {
     let mut conn = db.raw_conn();
     use tributary::db::schema::jobs::dsl;
+    // Every kind matches `%`.
     let rows: Vec<(String, i64)> = dsl::jobs
+        .filter(dsl::kind.like(kind.unwrap_or("%")))
         .group_by(dsl::state)
         .select((dsl::state, diesel::dsl::count_star()))
         .load(&mut conn)
@@ -81,7 +88,7 @@ fn three_workers_and_an_api_share_one_postgresql_and_survive_a_sigkill() {
             Some(&format!("user-{m:02}")),
         );
     }
-    let planned = counts(&db);
+    let planned = counts_of(&db, Some("backfill"));
     assert_eq!(
         planned.get("queued"),
         Some(&(MEMBERS as i64 * 2)),
@@ -134,7 +141,19 @@ fn three_workers_and_an_api_share_one_postgresql_and_survive_a_sigkill() {
     let c = counts(&db);
     assert_eq!(c.get("failed"), None, "{c:?}");
     // 20 members × 2 types × 10 windows, each done once (retries reuse the job).
-    assert_eq!(c.get("done"), Some(&(MEMBERS as i64 * 2 * 10)), "{c:?}");
+    let backfills = counts_of(&db, Some("backfill"));
+    assert_eq!(
+        backfills.get("done"),
+        Some(&(MEMBERS as i64 * 2 * 10)),
+        "{backfills:?}"
+    );
+    // Each connection subscribed to the vendor's notifications once.
+    let subscribed = counts_of(&db, Some("subscribe"));
+    assert_eq!(
+        subscribed.get("done"),
+        Some(&(MEMBERS as i64)),
+        "{subscribed:?}"
+    );
     // The killed worker's job was taken over: some job needed more than one claim.
     let mut conn = db.raw_conn();
     let reclaimed: i64 = {
@@ -146,6 +165,62 @@ fn three_workers_and_an_api_share_one_postgresql_and_survive_a_sigkill() {
             .unwrap()
     };
     assert!(reclaimed > 0, "no job was ever retried or taken over");
+
+    // Four processes shared each member's quota (60 calls a minute). At the vendor,
+    // no minute holds more than 60 calls of a member, and calls are spaced about a
+    // second apart: per-process limits alone would let two processes call for the
+    // same member at the same instant. (The spacing is taken before the request is
+    // sent, so a loaded machine delays some calls more than others: the check
+    // allows for a tenth of a second of that.)
+    // (Read before the test's own calls for the ground truth below.)
+    let calls: Value = control
+        .get(format!("{sandbox_url}/sandbox/demo/_control/calls"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let mut by_user: BTreeMap<String, Vec<chrono::DateTime<chrono::Utc>>> = BTreeMap::new();
+    for call in calls["calls"].as_array().unwrap() {
+        if call["path"].as_str().unwrap().starts_with("/api/v1/") {
+            let Some(user) = call["sandbox_user"].as_str() else {
+                continue;
+            };
+            by_user
+                .entry(user.to_owned())
+                .or_default()
+                .push(call["at"].as_str().unwrap().parse().unwrap());
+        }
+    }
+    assert_eq!(by_user.len(), MEMBERS);
+    let mut gaps = Vec::new();
+    for (user, mut at) in by_user {
+        at.sort();
+        for (i, first) in at.iter().enumerate() {
+            let in_minute = at[i..]
+                .iter()
+                .take_while(|t| **t - *first < chrono::Duration::seconds(60))
+                .count();
+            assert!(in_minute <= 60, "{user}: {in_minute} calls in a minute");
+        }
+        gaps.extend(at.windows(2).map(|p| (p[1] - p[0], user.clone())));
+    }
+    gaps.sort();
+
+    let close = gaps
+        .iter()
+        .filter(|(g, _)| *g < chrono::Duration::milliseconds(995))
+        .count();
+    println!(
+        "calls per member spaced at least {:?}; {close} of {} gaps under 995 ms",
+        gaps[0].0,
+        gaps.len()
+    );
+    assert!(
+        gaps[0].0 >= chrono::Duration::milliseconds(900),
+        "{}: calls {} apart",
+        gaps[0].1,
+        gaps[0].0
+    );
 
     // Exactly once: no identifier twice, and every record the sandbox serves is there.
     let (total, distinct): (i64, i64) = {

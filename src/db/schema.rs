@@ -240,6 +240,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    rate_buckets (key) {
+        key -> Text,
+        next_at -> BigInt,
+        paused_until -> BigInt,
+    }
+}
+
+diesel::table! {
     sync_state (connection_id, data_type) {
         connection_id -> Text,
         data_type -> Text,

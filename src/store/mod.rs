@@ -15,6 +15,7 @@ pub mod jobs;
 pub mod members;
 pub mod observations;
 pub mod portals;
+pub mod rate_buckets;
 pub mod sync_state;
 pub mod vendor_apps;
 

@@ -6,10 +6,17 @@
 //! published rate), so no window of the vendor's length ever holds more calls than
 //! the quota, however the vendor aligns its windows. A short wait is slept; a
 //! long one (a vendor's `Retry-After`, a drained per-minute bucket) is returned so
-//! the job can be postponed without holding a worker. Buckets are per process:
-//! several processes share a vendor app's quota only through their job claims
-//! (see README, several instances).
+//! the job can be postponed without holding a worker.
+//!
+//! Two stages: governor buckets in this process gate the calls of its own jobs
+//! (so many waiting jobs do not all ask the database), then the buckets in the
+//! database ([`crate::store::rate_buckets`]) make every process on it share one
+//! quota per vendor app and per connection, and one pause after a 429. A call is
+//! made only when both stages allow it. If the shared buckets cannot be read, the
+//! call waits rather than risk the vendor's quota.
 
+use crate::db::Database;
+use crate::store::rate_buckets::{self, Bucket};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use std::collections::HashMap;
@@ -47,10 +54,14 @@ struct Inner {
     paused_until: HashMap<String, Instant>,
 }
 
-/// Every bucket of this process.
+/// How long a call waits when the shared buckets cannot be read.
+const SHARED_UNAVAILABLE_WAIT: Duration = Duration::from_secs(10);
+
+/// Every bucket of this process, and the shared ones.
 #[derive(Default)]
 pub struct VendorLimits {
     inner: Mutex<Inner>,
+    shared: Option<Database>,
 }
 
 /// A quota of `per_minute` calls, spread evenly with a burst of one.
@@ -61,8 +72,17 @@ fn quota(per_minute: u32) -> Option<Quota> {
 }
 
 impl VendorLimits {
+    /// Buckets of this process only (tests of the local stage).
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Buckets shared with every process on `db`.
+    pub fn shared(db: Database) -> Self {
+        Self {
+            inner: Mutex::default(),
+            shared: Some(db),
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -73,11 +93,54 @@ impl VendorLimits {
     /// the call must not be made for `wait`; nothing was taken.
     pub async fn acquire(&self, key: &CallKey<'_>, limits: RateLimits) -> Result<(), Duration> {
         loop {
-            let wait = self.try_acquire(key, limits);
+            let wait = match self.try_acquire(key, limits) {
+                None => self.take_shared(key, limits).await,
+                local => local,
+            };
             match wait {
                 None => return Ok(()),
                 Some(w) if w > MAX_SLEEP => return Err(w),
                 Some(w) => tokio::time::sleep(w).await,
+            }
+        }
+    }
+
+    /// The buckets of a call in the database.
+    fn shared_buckets(key: &CallKey<'_>, limits: RateLimits) -> [Bucket; 2] {
+        let interval = |per_minute: Option<u32>| {
+            per_minute
+                .and_then(quota)
+                .map(|q| i64::try_from(q.replenish_interval().as_micros()).unwrap_or(i64::MAX))
+        };
+        [
+            Bucket {
+                key: key.app(),
+                interval_us: interval(limits.per_app_per_minute),
+            },
+            Bucket {
+                key: key.user(),
+                interval_us: interval(limits.per_user_per_minute),
+            },
+        ]
+    }
+
+    /// Take the call from the shared buckets: `None` when taken (or when there are
+    /// none), else how long to wait.
+    async fn take_shared(&self, key: &CallKey<'_>, limits: RateLimits) -> Option<Duration> {
+        let db = self.shared.clone()?;
+        let buckets = Self::shared_buckets(key, limits);
+        let taken = tokio::task::spawn_blocking(move || {
+            let mut conn = db.conn().map_err(|e| e.to_string())?;
+            rate_buckets::take(&mut conn, &buckets, now_us).map_err(|e| e.to_string())
+        })
+        .await
+        .unwrap_or_else(|e| Err(e.to_string()));
+        match taken {
+            Ok(None) => None,
+            Ok(Some(wait_us)) => Some(Duration::from_micros(wait_us.unsigned_abs())),
+            Err(e) => {
+                tracing::warn!(error = %e, "vendor quota buckets unavailable; the call waits");
+                Some(SHARED_UNAVAILABLE_WAIT)
             }
         }
     }
@@ -145,6 +208,26 @@ impl VendorLimits {
         if whole_app {
             set(key.app());
         }
+        drop(inner);
+        if let Some(db) = self.shared.clone() {
+            let mut keys = vec![key.user()];
+            if whole_app {
+                keys.push(key.app());
+            }
+            let until_us =
+                now_us().saturating_add(i64::try_from(after.as_micros()).unwrap_or(i64::MAX));
+            // Other processes learn of the pause; this one already holds it.
+            tokio::task::spawn_blocking(move || {
+                let paused = db.conn().map_err(|e| e.to_string()).and_then(|mut conn| {
+                    keys.iter().try_for_each(|k| {
+                        rate_buckets::pause(&mut conn, k, until_us).map_err(|e| e.to_string())
+                    })
+                });
+                if let Err(e) = paused {
+                    tracing::warn!(error = %e, "cannot share a vendor's pause");
+                }
+            });
+        }
     }
 
     /// Forget a connection's bucket (it was revoked).
@@ -154,6 +237,12 @@ impl VendorLimits {
         inner.next_user_call.remove(&k);
         inner.paused_until.remove(&k);
     }
+}
+
+/// Microseconds since the Unix epoch (the shared buckets' clock: every process's
+/// wall clock, which NTP keeps within milliseconds of the others).
+fn now_us() -> i64 {
+    chrono::Utc::now().timestamp_micros()
 }
 
 #[cfg(test)]

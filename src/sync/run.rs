@@ -603,7 +603,13 @@ async fn housekeeping(ctx: &SyncContext, job: &Job) -> Result<Done, JobError> {
     let failed = ChronoDuration::from_std(settings.keep_failed).unwrap_or(ChronoDuration::days(30));
     blocking(ctx, move |conn| {
         let purged = jobs::purge(conn, done, failed)?;
-        tracing::info!(purged, "housekeeping: finished jobs deleted");
+        let idle_since = Utc::now() - ChronoDuration::days(1);
+        let buckets = crate::store::rate_buckets::purge(conn, idle_since.timestamp_micros())?;
+        tracing::info!(
+            purged,
+            buckets,
+            "housekeeping: finished jobs and idle quota buckets deleted"
+        );
         if jobs::complete(conn, &job)? {
             Ok(Done::default())
         } else {

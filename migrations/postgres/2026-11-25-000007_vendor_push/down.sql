@@ -1,3 +1,4 @@
+DROP TABLE rate_buckets;
 DELETE FROM jobs WHERE kind = 'subscribe';
 ALTER TABLE jobs DROP CONSTRAINT jobs_kind_check;
 ALTER TABLE jobs ADD CONSTRAINT jobs_kind_check

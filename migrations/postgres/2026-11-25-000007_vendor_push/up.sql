@@ -9,3 +9,13 @@ CREATE INDEX connections_vendor_user ON connections (vendor, vendor_user_hash)
 ALTER TABLE jobs DROP CONSTRAINT jobs_kind_check;
 ALTER TABLE jobs ADD CONSTRAINT jobs_kind_check
     CHECK (kind IN ('backfill', 'incremental', 'token_refresh', 'housekeeping', 'subscribe'));
+
+-- Vendor quotas shared by every process on this database: one row per bucket (a
+-- vendor app, or a connection), GCRA with a burst of one. `next_at` is the
+-- earliest instant of the bucket's next call, `paused_until` the end of a pause a
+-- vendor asked for with 429; both in microseconds since the Unix epoch.
+CREATE TABLE rate_buckets (
+    key          TEXT PRIMARY KEY NOT NULL,
+    next_at      BIGINT NOT NULL,
+    paused_until BIGINT NOT NULL
+);

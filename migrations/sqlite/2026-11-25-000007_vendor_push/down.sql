@@ -1,3 +1,4 @@
+DROP TABLE rate_buckets;
 CREATE TABLE jobs_v6 (
     id            TEXT PRIMARY KEY NOT NULL,
     kind          TEXT NOT NULL

@@ -35,3 +35,13 @@ CREATE UNIQUE INDEX jobs_one_running ON jobs (lock_key) WHERE state = 'running';
 CREATE INDEX jobs_due ON jobs (run_at) WHERE state = 'queued';
 CREATE INDEX jobs_leases ON jobs (lease_until) WHERE state = 'running';
 CREATE INDEX jobs_connection ON jobs (connection_id);
+
+-- Vendor quotas shared by every process on this database: one row per bucket (a
+-- vendor app, or a connection), GCRA with a burst of one. `next_at` is the
+-- earliest instant of the bucket's next call, `paused_until` the end of a pause a
+-- vendor asked for with 429; both in microseconds since the Unix epoch.
+CREATE TABLE rate_buckets (
+    key          TEXT PRIMARY KEY NOT NULL,
+    next_at      BIGINT NOT NULL,
+    paused_until BIGINT NOT NULL
+);
