@@ -88,8 +88,13 @@ async fn receive(
         }
         let Some(app) = app else {
             metrics.vendor_push(vendor, "bad_signature");
+            let why = if secrets.is_empty() {
+                format!("no {vendor} app is registered with this hub")
+            } else {
+                first_error.to_string()
+            };
             return Err(ApiError::InvalidSignature(format!(
-                "the notification is not signed by {vendor} for this hub: {first_error}"
+                "the notification is not signed by {vendor} for this hub: {why}"
             )));
         };
         let notices = connector.parse_push(&body).map_err(|e| {

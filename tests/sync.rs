@@ -342,6 +342,61 @@ on_both_backends! {
         assert!(body["message"].as_str().unwrap().contains("reauth_required"), "{body}");
     }
 
+    fn a_grant_revoked_mid_backfill_ends_reauth_required_and_the_others_complete(db: TestDb) {
+        let config = "[sync]\nbackfill_days = 8\nbackfill_window_days = 1\nretry_base_secs = 1\nretry_max_secs = 2\n";
+        let cfg = db.write_config(config);
+        let hub = Hub::start_with(db.path(), &db.env(), &["--config", cfg.to_str().unwrap()]);
+        let (_, key) = create_portal(&db, "P");
+        let control = reqwest::blocking::Client::new();
+        for fault in [
+            json!({"kind": "server_error", "times": 3}),
+            json!({"kind": "rate_limit", "times": 2, "retry_after_secs": 1}),
+            json!({"kind": "slow", "times": 3, "delay_ms": 500}),
+        ] {
+            assert_eq!(control.post(hub.url("/sandbox/demo/_control/faults")).json(&fault).send().unwrap().status(), 200);
+        }
+        common::demo::connect_member(&hub, &key, "alice", Some("user-a"));
+        common::demo::connect_member(&hub, &key, "bob", Some("user-b"));
+        // Bob's grant is revoked at the vendor once his backfill is under way
+        // (16 windows at one call a second: it has more than ten seconds to go).
+        let bob_calls = || {
+            let calls: Value = hub.get("/sandbox/demo/_control/calls").json().unwrap();
+            calls["calls"].as_array().unwrap().iter().filter(|c| c["sandbox_user"] == "user-b" && c["status"] == 200 && c["path"] != "/api/v1/subscriptions" && c["path"].as_str().unwrap().starts_with("/api/v1/")).count()
+        };
+        assert!(eventually(30, || bob_calls() >= 3), "bob's backfill did not start");
+        let revoke = json!({"kind": "revoke_tokens", "user": "user-b"});
+        assert_eq!(control.post(hub.url("/sandbox/demo/_control/faults")).json(&revoke).send().unwrap().status(), 200);
+
+        let api = Api::new(&hub, Some(&key));
+        let connection_of = |member: &str| api.call("GET", &format!("/v1/members/{member}/connections"), None).1["data"][0].clone();
+        assert!(eventually(60, || {
+            let bob = connection_of("bob");
+            bob["status"] == "reauth_required" && bob["sync"].as_array().unwrap().iter().any(|s| s["state"] == "reauth_required")
+        }), "{}", connection_of("bob"));
+        assert!(eventually(60, || connection_of("alice")["sync"].as_array().unwrap().iter().all(|s| s["state"] == "idle")), "{}", connection_of("alice"));
+        assert!(eventually(30, || queue(&db).iter().all(|(_, s, _)| s != "queued" && s != "running")), "{:?}", queue(&db));
+
+        // Alice's data equals the vendor's; bob's partial backfill is kept, once.
+        // Alice connected first.
+        let ids: Vec<String> = {
+            use diesel::prelude::*;
+            use tributary::db::schema::connections::dsl;
+            dsl::connections.order(dsl::created_at).select(dsl::id).load(&mut db.raw_conn()).unwrap()
+        };
+        let (alice_id, bob_id) = (ids[0].clone(), ids[1].clone());
+        let stored = common::demo::stored_by_connection(&db);
+        let truth = common::demo::truth_by_connection(&db, &hub.url(""), Some(&alice_id));
+        let alice: std::collections::BTreeMap<_, _> = stored.iter().filter(|((c, _), _)| *c == alice_id).map(|(k, v)| (k.clone(), *v)).collect();
+        assert_eq!(alice, truth);
+        assert!(stored.keys().any(|(c, _)| *c == bob_id), "bob's first windows are stored: {stored:?}");
+        use diesel::prelude::*;
+        use tributary::db::schema::observations::dsl;
+        let mut conn = db.raw_conn();
+        let total: i64 = dsl::observations.count().get_result(&mut conn).unwrap();
+        let distinct: i64 = dsl::observations.select(diesel::dsl::count(dsl::identifier_hash).aggregate_distinct()).get_result(&mut conn).unwrap();
+        assert_eq!(total, distinct);
+    }
+
     fn the_sandbox_never_sees_more_calls_per_user_than_the_manifest_allows(db: TestDb) {
         // Six one-day windows of two data types: twelve calls for one user at once,
         // against demo's 60 a minute per user.

@@ -3,7 +3,9 @@
 
 use super::browser::Browser;
 use super::*;
+use diesel::prelude::*;
 use serde_json::json;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tributary::config::SandboxSettings;
@@ -154,4 +156,90 @@ pub fn sandbox_records(base: &str, token: &str, data_type: &str, from: &str, unt
             None => return n,
         }
     }
+}
+
+/// Stored observations per (connection, data type).
+pub fn stored_by_connection(db: &TestDb) -> BTreeMap<(String, String), usize> {
+    let mut conn = db.raw_conn();
+    use tributary::db::schema::{connections, observations};
+    let rows: Vec<(String, String)> = observations::table
+        .inner_join(connections::table.on(connections::member_id.eq(observations::member_id)))
+        .select((connections::id, observations::data_type))
+        .load(&mut conn)
+        .unwrap();
+    let mut out = BTreeMap::new();
+    for r in rows {
+        *out.entry(r).or_default() += 1;
+    }
+    out
+}
+
+/// What the sandbox serves per connection (all, or `only`) and data type over each
+/// data type's synced span, read from its data API with the connection's own token.
+pub fn truth_by_connection(
+    db: &TestDb,
+    sandbox_url: &str,
+    only: Option<&str>,
+) -> BTreeMap<(String, String), usize> {
+    let (pool, ring) = db.open(&test_master_key());
+    let settings = SandboxSettings {
+        enabled: true,
+        url: Some(url::Url::parse(sandbox_url).unwrap()),
+        access_token_ttl: Duration::from_secs(3600),
+    };
+    let vendors = Arc::new(Vendors::new(
+        url::Url::parse("http://127.0.0.1:1/").unwrap(),
+        &settings,
+    ));
+    let tokens = TokenContext {
+        db: pool.clone(),
+        ring,
+        vendors,
+        http: http_client().unwrap(),
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut conn = pool.conn().unwrap();
+    let states: Vec<(
+        String,
+        String,
+        chrono::NaiveDateTime,
+        Option<chrono::NaiveDateTime>,
+    )> = {
+        use tributary::db::schema::sync_state::dsl;
+        dsl::sync_state
+            .select((
+                dsl::connection_id,
+                dsl::data_type,
+                dsl::backfill_from,
+                dsl::fetched_until,
+            ))
+            .load(&mut conn)
+            .unwrap()
+    };
+    let mut out = BTreeMap::new();
+    for (connection, data_type, from, until) in states {
+        if only.is_some_and(|o| o != connection) {
+            continue;
+        }
+        let token = rt
+            .block_on(tokens.access_token(&connection, false))
+            .unwrap();
+        let token = secrecy::ExposeSecret::expose_secret(&token).to_owned();
+        let time = |t: chrono::NaiveDateTime| {
+            t.and_utc()
+                .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+        };
+        let n = sandbox_records(
+            sandbox_url,
+            &token,
+            &data_type,
+            &time(from),
+            &time(until.unwrap()),
+        );
+        out.insert((connection, data_type), n);
+    }
+    out
 }
