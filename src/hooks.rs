@@ -97,11 +97,12 @@ async fn receive(
                 "the notification is not signed by {vendor} for this hub: {why}"
             )));
         };
+        // The field's path only: a parser's problem text may quote a value.
         let notices = connector.parse_push(&body).map_err(|e| {
             metrics.vendor_push(vendor, "malformed");
             ApiError::BadRequest(format!(
-                "the notification does not parse at {}: {}",
-                e.path, e.problem
+                "the notification does not have {vendor}'s shape at {}",
+                e.path
             ))
         })?;
         let mut queued = 0;
