@@ -87,7 +87,7 @@ async fn receive(
             }
         }
         let Some(app) = app else {
-            metrics.vendor_push(vendor, "bad_signature");
+            metrics.vendor_push(vendor, "bad_signature", 1);
             let why = if secrets.is_empty() {
                 format!("no {vendor} app is registered with this hub")
             } else {
@@ -99,13 +99,13 @@ async fn receive(
         };
         // The field's path only: a parser's problem text may quote a value.
         let notices = connector.parse_push(&body).map_err(|e| {
-            metrics.vendor_push(vendor, "malformed");
+            metrics.vendor_push(vendor, "malformed", 1);
             ApiError::BadRequest(format!(
                 "the notification does not have {vendor}'s shape at {}",
                 e.path
             ))
         })?;
-        let mut queued = 0;
+        let (mut queued, mut unknown) = (0, 0);
         conn.write_transaction(|conn| -> Result<(), ApiError> {
             for notice in &notices {
                 let found = connections::by_vendor_user(conn, &ring, vendor, &notice.vendor_user)?;
@@ -125,10 +125,15 @@ async fn receive(
                     queued += 1;
                     matched = true;
                 }
-                metrics.vendor_push(vendor, if matched { "queued" } else { "unknown_member" });
+                if !matched {
+                    unknown += 1;
+                }
             }
             Ok(())
         })?;
+        // Counted once committed: a transaction that failed queued nothing.
+        metrics.vendor_push(vendor, "queued", (notices.len() - unknown) as u64);
+        metrics.vendor_push(vendor, "unknown_member", unknown as u64);
         Ok(Received { queued })
     })
     .await?;

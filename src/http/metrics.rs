@@ -111,12 +111,12 @@ impl Metrics {
         self.vendor_calls.with_label_values(&[vendor, status]).inc();
     }
 
-    /// A notification from `vendor` was `outcome` (`queued`, `unknown_member`,
-    /// `bad_signature`, `malformed`, `unavailable`).
-    pub fn vendor_push(&self, vendor: &str, outcome: &str) {
+    /// `n` notifications from `vendor` were `outcome` (`queued`, `unknown_member`,
+    /// `bad_signature`, `malformed`).
+    pub fn vendor_push(&self, vendor: &str, outcome: &str, n: u64) {
         self.vendor_pushes
             .with_label_values(&[vendor, outcome])
-            .inc();
+            .inc_by(n);
     }
 
     /// A job run ended with `outcome` (done, retry, postponed, failed, lost).
