@@ -22,7 +22,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use secrecy::ExposeSecret;
 use serde::Serialize;
 use std::sync::Arc;
-use tributary_connectors::PushError;
+use tributary_connectors::{PushError, PushEvent};
 
 /// Largest notification body read. Vendors' notifications are small; push-only
 /// vendors that send data inline send pages of it.
@@ -108,19 +108,23 @@ async fn receive(
         let (mut queued, mut unknown) = (0, 0);
         conn.write_transaction(|conn| -> Result<(), ApiError> {
             for notice in &notices {
+                let PushEvent::NewData { data_type, window } = &notice.event else {
+                    unknown += 1;
+                    continue;
+                };
                 let found = connections::by_vendor_user(conn, &ring, vendor, &notice.vendor_user)?;
                 let mut matched = false;
                 for connection in found.iter().filter(|c| {
                     c.status == Status::Active
                         && c.vendor_app_id == app
-                        && c.data_types.iter().any(|d| d == notice.data_type.as_str())
+                        && c.data_types.iter().any(|d| d == data_type.as_str())
                 }) {
                     crate::sync::plan::request_push(
                         conn,
                         &sync.settings,
                         connection,
-                        notice.data_type.as_str(),
-                        notice.window.map(|w| w.start),
+                        data_type.as_str(),
+                        window.map(|w| w.start),
                     )?;
                     queued += 1;
                     matched = true;

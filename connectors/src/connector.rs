@@ -38,6 +38,43 @@ pub struct Manifest {
     /// The vendor notifies of new data once a connection is subscribed
     /// ([`Connector::subscribe_request`]); a notification makes the hub sync at once.
     pub notifies: bool,
+    /// How the hub knows a notification is the vendor's.
+    pub push_auth: PushAuth,
+    /// How the token endpoint is spoken to.
+    pub token_style: TokenStyle,
+    /// Where the client credentials go in token requests.
+    pub client_auth: ClientAuth,
+}
+
+/// How a vendor's notifications are authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PushAuth {
+    /// The vendor signs each notification with the app's client secret
+    /// ([`Connector::verify_push`]).
+    Signature,
+    /// The vendor signs nothing (Withings, Garmin). The hub gives the vendor a
+    /// callback URL carrying a token derived from the app's client secret
+    /// (`?k=…`) and accepts only notifications sent to it.
+    CallbackToken,
+}
+
+/// The token endpoint's dialect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenStyle {
+    /// RFC 6749.
+    Standard,
+    /// Withings: the request carries `action=requesttoken` and the answer is
+    /// `{"status": 0, "body": {…RFC 6749 fields…}}`; a non-zero status is an error.
+    WithingsEnvelope,
+}
+
+/// Where the client id and secret go in token requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientAuth {
+    /// HTTP Basic (RFC 6749 2.3.1, the default).
+    Basic,
+    /// `client_id` and `client_secret` in the form body.
+    RequestBody,
 }
 
 impl Manifest {
@@ -119,11 +156,23 @@ pub struct HttpRequest {
 }
 
 /// One parsed response page.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Page {
     pub samples: Vec<Sample>,
     /// Where the next page starts; `None` when this was the last page.
     pub next_cursor: Option<String>,
+    /// Records left out on purpose (a goal instead of a measurement, a measure type
+    /// the connector does not map): counted by the hub, never an error.
+    pub skipped: Vec<Skipped>,
+}
+
+/// A record a parser left out, and why. Never holds a value from the payload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    /// JSON path of the record, e.g. `body.measuregrps[3].measures[1]`.
+    pub path: String,
+    /// A fixed reason, e.g. `unknown measure type`.
+    pub reason: &'static str,
 }
 
 /// A payload that does not have the shape the vendor documents.
@@ -158,6 +207,24 @@ pub trait Connector: Send + Sync {
 
     /// Parse one response body of a request built by [`Connector::build_request`].
     fn parse(&self, data_type: &DataType, body: &[u8]) -> Result<Page, ParseError>;
+
+    /// The HTTP status a response stands for. Vendors that answer errors with
+    /// HTTP 200 and a status in the body (Withings) map it here (401 for a refused
+    /// token, 429 for a quota, 503 for an outage), so the hub treats it as it
+    /// treats the status itself.
+    fn effective_status(&self, http_status: u16, body: &[u8]) -> u16 {
+        let _ = body;
+        http_status
+    }
+
+    /// For vendors whose history is requested and then delivered later by push
+    /// (Garmin's backfill): the request that asks for `data_type` in `window`. The
+    /// hub sends it for backfill windows instead of fetching, expects a 2xx, and
+    /// counts the window done; the data arrives through notifications.
+    fn backfill_request(&self, data_type: &DataType, window: TimeWindow) -> Option<HttpRequest> {
+        let _ = (data_type, window);
+        None
+    }
 
     /// The request (sent with the member's access token) that asks the vendor to
     /// notify `callback_url` of the member's new data; `None` when it never pushes.

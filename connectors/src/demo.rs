@@ -17,8 +17,8 @@ pub mod push;
 mod tests;
 
 use crate::connector::{
-    Connector, ConnectorError, DataTypeSpec, Delivery, HttpRequest, Manifest, Page, ParseError,
-    RateLimits, TimeWindow,
+    ClientAuth, Connector, ConnectorError, DataTypeSpec, Delivery, HttpRequest, Manifest, Page,
+    ParseError, PushAuth, RateLimits, TimeWindow, TokenStyle,
 };
 use crate::push::{PushError, PushNotice};
 use crate::sample::{DataType, Metric};
@@ -121,6 +121,9 @@ impl Demo {
                 delivery: Delivery::Poll,
                 max_history_days: 90,
                 notifies: true,
+                push_auth: PushAuth::Signature,
+                token_style: TokenStyle::Standard,
+                client_auth: ClientAuth::Basic,
             },
         }
     }

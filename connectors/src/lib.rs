@@ -16,10 +16,10 @@ pub mod sample;
 pub mod sandbox;
 
 pub use connector::{
-    Connector, ConnectorError, DataTypeSpec, Delivery, HttpRequest, Manifest, Page, ParseError,
-    RateLimits, TimeWindow,
+    ClientAuth, Connector, ConnectorError, DataTypeSpec, Delivery, HttpRequest, Manifest, Page,
+    ParseError, PushAuth, RateLimits, Skipped, TimeWindow, TokenStyle,
 };
 pub use demo::Demo;
-pub use push::{PushError, PushNotice};
+pub use push::{PushError, PushEvent, PushNotice};
 pub use registry::Endpoints;
 pub use sample::{DataType, Device, Metric, Quantity, Sample, Value, Workout};

@@ -17,14 +17,27 @@ use thiserror::Error;
 /// How far a notification's timestamp may lie from the receiver's clock.
 pub const TOLERANCE_SECS: i64 = 300;
 
-/// One thing a notification says: this member has new data of this type, in this
-/// window where the vendor says so.
+/// One thing a notification says about one vendor account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PushNotice {
     /// The vendor's id of the member's account (as its token endpoint gave it).
     pub vendor_user: String,
-    pub data_type: DataType,
-    pub window: Option<TimeWindow>,
+    pub event: PushEvent,
+}
+
+/// What happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PushEvent {
+    /// New or changed data of this type, in this window where the vendor says so.
+    NewData {
+        data_type: DataType,
+        window: Option<TimeWindow>,
+    },
+    /// The member ended the connection at the vendor (deregistration,
+    /// deauthorisation): the hub ends it too.
+    Deregistered,
+    /// The member changed what the vendor shares: these data types remain.
+    PermissionsChanged { data_types: Vec<DataType> },
 }
 
 /// Why a notification is not accepted as the vendor's.

@@ -43,6 +43,7 @@ pub(super) fn page(info: &TypeInfo, body: &[u8]) -> Result<Page, ParseError> {
     Ok(Page {
         samples,
         next_cursor,
+        skipped: Vec::new(),
     })
 }
 

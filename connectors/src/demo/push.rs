@@ -9,7 +9,7 @@
 
 use super::{type_info, VENDOR};
 use crate::connector::ParseError;
-use crate::push::PushNotice;
+use crate::push::{PushEvent, PushNotice};
 use crate::sample::DataType;
 use crate::TimeWindow;
 use chrono::{DateTime, Utc};
@@ -71,8 +71,10 @@ fn notice(path: &str, value: &Value) -> Result<PushNotice, ParseError> {
     }
     Ok(PushNotice {
         vendor_user,
-        data_type,
-        window: Some(TimeWindow { start, end }),
+        event: PushEvent::NewData {
+            data_type,
+            window: Some(TimeWindow { start, end }),
+        },
     })
 }
 
@@ -110,8 +112,10 @@ mod tests {
         let notices = notices.as_deref().unwrap_or_default();
         assert_eq!(notices.len(), 2);
         assert_eq!(notices[0].vendor_user, "alice");
-        assert_eq!(notices[1].data_type.as_str(), "body_weight");
-        assert_eq!(notices[0].window, Some(window));
+        assert!(matches!(&notices[1].event,
+            PushEvent::NewData { data_type, .. } if data_type.as_str() == "body_weight"));
+        assert!(matches!(&notices[0].event,
+            PushEvent::NewData { window: w, .. } if *w == Some(window)));
     }
 
     #[test]

@@ -46,8 +46,11 @@ fn a_subscribed_user_is_notified_signed_with_the_clients_secret() {
     let notices = demo.parse_push(&out.body).unwrap();
     assert_eq!(notices.len(), 1);
     assert_eq!(notices[0].vendor_user, "alice");
-    assert_eq!(notices[0].data_type.as_str(), "steps");
-    let window = notices[0].window.unwrap();
+    let crate::PushEvent::NewData { data_type, window } = &notices[0].event else {
+        panic!("not new data: {:?}", notices[0].event);
+    };
+    assert_eq!(data_type.as_str(), "steps");
+    let window = window.unwrap();
     assert_eq!((window.start, window.end), (t0() - secs(86_400), t0()));
 
     // Nobody else's subscription is notified.
