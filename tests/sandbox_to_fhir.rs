@@ -117,6 +117,7 @@ on_both_backends! {
             end: None,
             device: None,
             vendor_record_id: Some("w-1".into()),
+            trend: None,
         };
         let weight = tributary::ingest::store_samples(&mut conn, &ctx.ring, &member, "demo", "body_weight", &[sample]).unwrap();
         assert_eq!((weight.inserted, weight.refused), (0, 1));

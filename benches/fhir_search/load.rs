@@ -338,6 +338,7 @@ fn sample(metric: Metric, member: usize, day: NaiveDate) -> Sample {
         end,
         device: None,
         vendor_record_id: Some(format!("{member}-{}-{day}", metric.id())),
+        trend: None,
     }
 }
 

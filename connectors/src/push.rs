@@ -8,7 +8,7 @@
 //! failed, never the signature, the secret or the body.
 
 use crate::sample::DataType;
-use crate::TimeWindow;
+use crate::{Page, TimeWindow};
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -18,7 +18,7 @@ use thiserror::Error;
 pub const TOLERANCE_SECS: i64 = 300;
 
 /// One thing a notification says about one vendor account.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PushNotice {
     /// The vendor's id of the member's account (as its token endpoint gave it).
     pub vendor_user: String,
@@ -26,13 +26,16 @@ pub struct PushNotice {
 }
 
 /// What happened.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum PushEvent {
     /// New or changed data of this type, in this window where the vendor says so.
     NewData {
         data_type: DataType,
         window: Option<TimeWindow>,
     },
+    /// The data itself (Garmin's push mode): stored as a fetched page would be, for
+    /// connections that grant the type.
+    Samples { data_type: DataType, page: Page },
     /// The member ended the connection at the vendor (deregistration,
     /// deauthorisation): the hub ends it too.
     Deregistered,

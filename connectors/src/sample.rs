@@ -214,6 +214,10 @@ pub struct Sample {
     pub device: Option<Device>,
     /// The vendor's own id for the record, when it has one.
     pub vendor_record_id: Option<String>,
+    /// For glucose readings: the trend the sensor reported, as the vendor names it
+    /// (`flat`, `singleUp`, `4`); `None` otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trend: Option<String>,
 }
 
 impl Sample {

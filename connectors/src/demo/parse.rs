@@ -100,6 +100,7 @@ impl Reader<'_> {
             end,
             device,
             vendor_record_id: Some(id),
+            trend: None,
         })
     }
 
