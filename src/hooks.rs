@@ -22,11 +22,11 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use secrecy::ExposeSecret;
 use serde::Serialize;
 use std::sync::Arc;
-use tributary_connectors::{PushError, PushEvent};
+use tributary_connectors::{PushAuth, PushError, PushEvent};
 
 /// Largest notification body read. Vendors' notifications are small; push-only
 /// vendors that send data inline send pages of it.
-const BODY_LIMIT: usize = 1 << 20;
+const BODY_LIMIT: usize = 16 << 20;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -61,6 +61,10 @@ async fn receive(
         return Err(ApiError::NotFound);
     };
     let vendor: &'static str = connector.manifest().vendor;
+    // The callback token of vendors that sign nothing; never logged.
+    let token: Option<String> = url::form_urlencoded::parse(req.query_string().as_bytes())
+        .find(|(k, _)| k == "k")
+        .map(|(_, v)| v.into_owned());
     let headers: Vec<(String, String)> = req
         .headers()
         .iter()
@@ -77,7 +81,13 @@ async fn receive(
         let mut first_error = PushError::NotSupported;
         let mut app = None;
         for (id, secret) in &secrets {
-            match connector.verify_push(&headers, &body, secret.expose_secret().as_bytes(), now) {
+            let checked = match connector.manifest().push_auth {
+                PushAuth::Signature => {
+                    connector.verify_push(&headers, &body, secret.expose_secret().as_bytes(), now)
+                }
+                PushAuth::CallbackToken => check_token(token.as_deref(), vendor, secret),
+            };
+            match checked {
                 Ok(()) => {
                     app = Some(id.clone());
                     break;
@@ -108,38 +118,111 @@ async fn receive(
         let (mut queued, mut unknown) = (0, 0);
         conn.write_transaction(|conn| -> Result<(), ApiError> {
             for notice in &notices {
-                let PushEvent::NewData { data_type, window } = &notice.event else {
-                    unknown += 1;
-                    continue;
-                };
                 let found = connections::by_vendor_user(conn, &ring, vendor, &notice.vendor_user)?;
                 let mut matched = false;
-                for connection in found.iter().filter(|c| {
-                    c.status == Status::Active
-                        && c.vendor_app_id == app
-                        && c.data_types.iter().any(|d| d == data_type.as_str())
-                }) {
-                    crate::sync::plan::request_push(
-                        conn,
-                        &sync.settings,
-                        connection,
-                        data_type.as_str(),
-                        window.map(|w| w.start),
-                    )?;
-                    queued += 1;
-                    matched = true;
+                for connection in found
+                    .iter()
+                    .filter(|c| c.status == Status::Active && c.vendor_app_id == app)
+                {
+                    matched |= apply(conn, &ring, &sync, connection, &notice.event)?;
                 }
-                if !matched {
+                if matched {
+                    queued += 1;
+                } else {
                     unknown += 1;
                 }
             }
             Ok(())
         })?;
         // Counted once committed: a transaction that failed queued nothing.
-        metrics.vendor_push(vendor, "queued", (notices.len() - unknown) as u64);
+        metrics.vendor_push(vendor, "accepted", queued as u64);
         metrics.vendor_push(vendor, "unknown_member", unknown as u64);
         Ok(Received { queued })
     })
     .await?;
     Ok(HttpResponse::Ok().json(outcome))
+}
+
+/// The `k` token of a callback URL ([`crate::vendors::hook_token`]), compared in
+/// constant time.
+fn check_token(
+    given: Option<&str>,
+    vendor: &str,
+    secret: &secrecy::SecretString,
+) -> Result<(), PushError> {
+    let given = given.ok_or(PushError::MissingSignature("k"))?;
+    let expected = crate::vendors::hook_token(vendor, secret);
+    if given.len() != expected.len() {
+        return Err(PushError::Mismatch);
+    }
+    let diff = given
+        .bytes()
+        .zip(expected.bytes())
+        .fold(0u8, |acc, (a, b)| acc | (a ^ b));
+    if diff == 0 {
+        Ok(())
+    } else {
+        Err(PushError::Mismatch)
+    }
+}
+
+/// Act on one event for one active connection made through the app that sent it.
+/// Whether the event concerned it (a data type it does not grant does not).
+fn apply(
+    conn: &mut crate::db::AnyConnection,
+    ring: &KeyRing,
+    sync: &SyncContext,
+    connection: &connections::Connection,
+    event: &PushEvent,
+) -> Result<bool, ApiError> {
+    let grants = |data_type: &str| connection.data_types.iter().any(|d| d == data_type);
+    match event {
+        PushEvent::NewData { data_type, window } => {
+            if !grants(data_type.as_str()) {
+                return Ok(false);
+            }
+            crate::sync::plan::request_push(
+                conn,
+                &sync.settings,
+                connection,
+                data_type.as_str(),
+                window.map(|w| w.start),
+            )?;
+        }
+        PushEvent::Samples { data_type, page } => {
+            if !grants(data_type.as_str()) {
+                return Ok(false);
+            }
+            crate::ingest::store_samples(
+                conn,
+                ring,
+                &connection.member_id,
+                &connection.vendor,
+                data_type.as_str(),
+                &page.samples,
+            )
+            .map_err(|e| match e {
+                crate::ingest::IngestError::Store(s) => ApiError::from(s),
+                _ => ApiError::BadRequest(format!(
+                    "a pushed {data_type} record could not be normalised"
+                )),
+            })?;
+            connections::synced(conn, &connection.id)?;
+        }
+        PushEvent::Deregistered => {
+            connections::revoke(conn, connection, connections::Channel::Vendor)?;
+        }
+        PushEvent::PermissionsChanged { data_types } => {
+            let kept: Vec<String> = connection
+                .data_types
+                .iter()
+                .filter(|d| data_types.iter().any(|k| k.as_str() == d.as_str()))
+                .cloned()
+                .collect();
+            if kept.len() != connection.data_types.len() {
+                connections::set_data_types(conn, connection, &kept, connections::Channel::Vendor)?;
+            }
+        }
+    }
+    Ok(true)
 }

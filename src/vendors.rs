@@ -29,6 +29,22 @@ pub struct Credentials {
     pub redirect_uri: String,
 }
 
+/// The token in a callback URL: hex HMAC-SHA256 of `tributary-hook:{vendor}` under
+/// the app's client secret.
+pub fn hook_token(vendor: &str, secret: &SecretString) -> String {
+    use hmac::{Hmac, Mac};
+    use secrecy::ExposeSecret;
+    // HMAC takes keys of any length: `new_from_slice` cannot fail.
+    let Ok(mut mac) =
+        <Hmac<sha2::Sha256> as Mac>::new_from_slice(secret.expose_secret().as_bytes())
+    else {
+        return String::new();
+    };
+    mac.update(format!("tributary-hook:{vendor}").as_bytes());
+    let bytes = mac.finalize().into_bytes();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 pub struct Vendors {
     public_url: url::Url,
     sandbox_root: Option<String>,
@@ -55,13 +71,37 @@ impl Vendors {
         &self.public_url
     }
 
-    /// The connector for `vendor`, if this hub offers it.
+    /// The connector for `vendor`, if this hub offers it, for what does not depend
+    /// on where the vendor is reached (its manifest, parsing its notifications).
     pub fn connector(&self, vendor: &str) -> Option<Arc<dyn Connector>> {
         if registry::is_sandbox_only(vendor) {
             let base = self.sandbox_root.clone()?;
             return registry::connector(vendor, &Endpoints::Sandbox { base });
         }
         registry::connector(vendor, &Endpoints::Production)
+            .or_else(|| self.connector_for(vendor, None))
+    }
+
+    /// The connector for `vendor` as reached by a connection made through
+    /// `vendor_app` (`None`: the sandbox's built-in client, so the simulated vendor;
+    /// a portal's app: the vendor's real API, except for sandbox-only vendors).
+    pub fn connector_for(
+        &self,
+        vendor: &str,
+        vendor_app: Option<&str>,
+    ) -> Option<Arc<dyn Connector>> {
+        if vendor_app.is_none() || registry::is_sandbox_only(vendor) {
+            let base = self.simulated(vendor)?;
+            return registry::connector(vendor, &Endpoints::Sandbox { base });
+        }
+        registry::connector(vendor, &Endpoints::Production)
+    }
+
+    /// The sandbox root, when the sandbox is on and simulates `vendor`.
+    fn simulated(&self, vendor: &str) -> Option<String> {
+        self.sandbox_root
+            .clone()
+            .filter(|_| tributary_connectors::sandbox::simulates(vendor))
     }
 
     /// Where the vendor sends the member back.
@@ -79,11 +119,10 @@ impl Vendors {
         let apps = vendor_apps::list(conn, portal)?;
         Ok(registry::vendor_ids()
             .iter()
-            .filter(|v| {
-                apps.iter().any(|a| a.vendor == **v)
-                    || (registry::is_sandbox_only(v) && self.sandbox_root.is_some())
+            .filter_map(|v| {
+                let app = apps.iter().find(|a| a.vendor == *v).map(|a| a.id.as_str());
+                self.connector_for(v, app)
             })
-            .filter_map(|v| self.connector(v))
             .collect())
     }
 
@@ -100,10 +139,35 @@ impl Vendors {
                 .into_iter()
                 .map(|(id, secret)| (Some(id), secret))
                 .collect();
-        if registry::is_sandbox_only(vendor) && self.sandbox_root.is_some() {
+        if self.simulated(vendor).is_some() {
             secrets.push((None, SecretString::from(SANDBOX_CLIENT_SECRET)));
         }
         Ok(secrets)
+    }
+
+    /// The URL a vendor that signs nothing is given for its notifications:
+    /// `/vendor-hooks/{vendor}?k=…`, the token being a keyed hash of the client
+    /// secret of the app the connection was made through (`None`: the sandbox's
+    /// built-in client), so a notification sent elsewhere is refused and the app is
+    /// known.
+    pub fn hook_url(
+        &self,
+        conn: &mut AnyConnection,
+        ring: &KeyRing,
+        vendor: &str,
+        vendor_app: Option<&str>,
+    ) -> Result<String, StoreError> {
+        let secret = self
+            .push_secrets(conn, ring, vendor)?
+            .into_iter()
+            .find(|(id, _)| id.as_deref() == vendor_app)
+            .map(|(_, s)| s)
+            .ok_or(StoreError::NotFound)?;
+        Ok(format!(
+            "{}?k={}",
+            self.public(&format!("/vendor-hooks/{vendor}")),
+            hook_token(vendor, &secret)
+        ))
     }
 
     /// The OAuth client for `vendor` on behalf of `portal`.
@@ -128,7 +192,7 @@ impl Vendors {
                 vendor_app_id: Some(app.id),
             }));
         }
-        if registry::is_sandbox_only(vendor) && self.sandbox_root.is_some() {
+        if self.simulated(vendor).is_some() {
             return Ok(Some(Credentials {
                 client_id: SANDBOX_CLIENT_ID.into(),
                 client_secret: SecretString::from(SANDBOX_CLIENT_SECRET),

@@ -454,7 +454,7 @@ on_both_backends! {
         assert_eq!(stored(&db)["steps"], truth);
         assert_eq!(stored(&db).get("heart_rate"), before.get("heart_rate"), "only the notified type was synced");
         let metrics = hub.get("/metrics").text().unwrap();
-        assert!(metrics.contains("tributary_vendor_pushes_total{outcome=\"queued\",vendor=\"demo\"} 1"), "{metrics}");
+        assert!(metrics.contains("tributary_vendor_pushes_total{outcome=\"accepted\",vendor=\"demo\"} 1"), "{metrics}");
     }
 
     fn forged_stale_and_malformed_notifications_change_nothing(db: TestDb) {

@@ -19,7 +19,7 @@ use oauth2::{
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
-use tributary_connectors::Manifest;
+use tributary_connectors::{ClientAuth, Manifest, TokenStyle};
 
 /// The HTTP client for vendor calls.
 pub fn http_client() -> reqwest::Result<reqwest::Client> {
@@ -178,6 +178,107 @@ fn source_chain(e: &dyn std::error::Error) -> String {
     text
 }
 
+/// A [`VendorClient`] whose token endpoint is set.
+type TokenClient = oauth2::Client<
+    BasicErrorResponse,
+    StandardTokenResponse<VendorAccount, BasicTokenType>,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointSet,
+>;
+
+/// An OAuth client for `manifest`'s token endpoint, with the client credentials
+/// where the vendor wants them.
+fn token_client(manifest: &Manifest, creds: &Credentials) -> Result<TokenClient, OAuthError> {
+    let auth_type = match manifest.client_auth {
+        ClientAuth::Basic => oauth2::AuthType::BasicAuth,
+        ClientAuth::RequestBody => oauth2::AuthType::RequestBody,
+    };
+    Ok(VendorClient::new(ClientId::new(creds.client_id.clone()))
+        .set_client_secret(ClientSecret::new(
+            creds.client_secret.expose_secret().to_owned(),
+        ))
+        .set_auth_type(auth_type)
+        .set_token_uri(url(TokenUrl::new, &manifest.token_url, "token")?))
+}
+
+type TokenHttpError = oauth2::HttpClientError<reqwest::Error>;
+
+/// The HTTP client oauth2 calls token endpoints with: reqwest, in the vendor's
+/// dialect ([`token_call`]).
+struct TokenHttp<'a> {
+    http: &'a reqwest::Client,
+    style: TokenStyle,
+}
+
+impl<'c> oauth2::AsyncHttpClient<'c> for TokenHttp<'_> {
+    type Error = TokenHttpError;
+    type Future = std::pin::Pin<
+        Box<
+            dyn std::future::Future<Output = Result<oauth2::HttpResponse, TokenHttpError>>
+                + Send
+                + 'c,
+        >,
+    >;
+
+    fn call(&'c self, request: oauth2::HttpRequest) -> Self::Future {
+        Box::pin(token_call(self.http, self.style, request))
+    }
+}
+
+/// One call to a token endpoint in the vendor's dialect. Withings wants
+/// `action=requesttoken` in the form and wraps its answer as `{"status", "body"}`:
+/// status 0 carries the RFC 6749 answer in `body`; any other status is turned into
+/// the RFC 6749 error it stands for, so the rest of the flow is the standard one.
+async fn token_call(
+    http: &reqwest::Client,
+    style: TokenStyle,
+    mut request: oauth2::HttpRequest,
+) -> Result<oauth2::HttpResponse, TokenHttpError> {
+    if style == TokenStyle::Standard {
+        return oauth2::AsyncHttpClient::call(http, request).await;
+    }
+    request
+        .body_mut()
+        .extend_from_slice(b"&action=requesttoken");
+    let response = oauth2::AsyncHttpClient::call(http, request).await?;
+    if !response.status().is_success() {
+        return Ok(response);
+    }
+    let (parts, body) = response.into_parts();
+    let envelope: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    let (status, json) = match envelope.get("status").and_then(serde_json::Value::as_i64) {
+        Some(0) => match envelope.get("body") {
+            Some(inner) => (200, inner.to_string()),
+            None => (502, String::new()),
+        },
+        // Withings' documented codes: 601 too many requests; 503 "invalid params"
+        // (a used, expired or foreign code or refresh token); 100–102, 200, 401,
+        // 2555 and up are authentication or server failures.
+        Some(601) => (400, r#"{"error":"temporarily_unavailable"}"#.to_owned()),
+        Some(503) | Some(401) => (400, r#"{"error":"invalid_grant"}"#.to_owned()),
+        Some(code) if (100..=299).contains(&code) => {
+            (400, r#"{"error":"invalid_client"}"#.to_owned())
+        }
+        Some(_) => (400, r#"{"error":"server_error"}"#.to_owned()),
+        // Not an envelope: left for the standard parser to judge.
+        None => return Ok(oauth2::HttpResponse::from_parts(parts, body)),
+    };
+    let mut out = oauth2::HttpResponse::new(json.into_bytes());
+    *out.status_mut() =
+        oauth2::http::StatusCode::from_u16(status).unwrap_or(oauth2::http::StatusCode::BAD_GATEWAY);
+    out.headers_mut().insert(
+        oauth2::http::header::CONTENT_TYPE,
+        oauth2::http::HeaderValue::from_static("application/json"),
+    );
+    Ok(out)
+}
+
 /// Exchange an authorization code (with its PKCE verifier) for tokens.
 pub async fn exchange_code(
     http: &reqwest::Client,
@@ -186,16 +287,19 @@ pub async fn exchange_code(
     code: &str,
     verifier: &SecretString,
 ) -> Result<Issued, OAuthError> {
-    let client = VendorClient::new(ClientId::new(creds.client_id.clone()))
-        .set_client_secret(ClientSecret::new(
-            creds.client_secret.expose_secret().to_owned(),
-        ))
-        .set_token_uri(url(TokenUrl::new, &manifest.token_url, "token")?)
-        .set_redirect_uri(url(RedirectUrl::new, &creds.redirect_uri, "redirect")?);
+    let client = token_client(manifest, creds)?.set_redirect_uri(url(
+        RedirectUrl::new,
+        &creds.redirect_uri,
+        "redirect",
+    )?);
+    let call = TokenHttp {
+        http,
+        style: manifest.token_style,
+    };
     let token = client
         .exchange_code(AuthorizationCode::new(code.to_owned()))
         .set_pkce_verifier(PkceCodeVerifier::new(verifier.expose_secret().to_owned()))
-        .request_async(http)
+        .request_async(&call)
         .await
         .map_err(token_error)?;
     Ok(issued(&token))
@@ -208,14 +312,14 @@ pub async fn refresh(
     creds: &Credentials,
     refresh_token: &SecretString,
 ) -> Result<Issued, OAuthError> {
-    let client = VendorClient::new(ClientId::new(creds.client_id.clone()))
-        .set_client_secret(ClientSecret::new(
-            creds.client_secret.expose_secret().to_owned(),
-        ))
-        .set_token_uri(url(TokenUrl::new, &manifest.token_url, "token")?);
+    let client = token_client(manifest, creds)?;
+    let call = TokenHttp {
+        http,
+        style: manifest.token_style,
+    };
     let token = client
         .exchange_refresh_token(&RefreshToken::new(refresh_token.expose_secret().to_owned()))
-        .request_async(http)
+        .request_async(&call)
         .await
         .map_err(token_error)?;
     Ok(issued(&token))

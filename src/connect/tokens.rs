@@ -130,7 +130,7 @@ impl TokenContext {
         };
         let connector = self
             .vendors
-            .connector(&connection.vendor)
+            .connector_for(&connection.vendor, connection.vendor_app_id.as_deref())
             .ok_or(TokenError::UnknownVendor)?;
         let (vendors, c) = (self.vendors.clone(), connection.clone());
         let creds = self
@@ -172,7 +172,10 @@ impl TokenContext {
     /// endpoint: best effort (a failure is logged; local deletion does not wait for
     /// the vendor).
     pub async fn revoke_at_vendor(&self, connection: &Connection) {
-        let Some(connector) = self.vendors.connector(&connection.vendor) else {
+        let Some(connector) = self
+            .vendors
+            .connector_for(&connection.vendor, connection.vendor_app_id.as_deref())
+        else {
             return;
         };
         let (vendors, c) = (self.vendors.clone(), connection.clone());

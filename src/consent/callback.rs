@@ -95,31 +95,43 @@ pub async fn callback(
     })
     .await?
     .ok_or_else(|| refused("This service is no longer available."))?;
-    let issued = oauth::exchange_code(&ctx.http, m, &creds, &code, &pending.verifier)
-        .await
-        .map_err(|e| {
-            tracing::warn!(vendor = vendor_id, error = %e, "code exchange failed");
-            match e {
-                OAuthError::Unavailable(_) => PageError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "Not connected",
-                    format!(
-                        "{} could not be reached. Nothing was connected. Please try again later.",
-                        m.display_name
-                    ),
-                    true,
+    // Where the code is redeemed depends on the client: the sandbox's built-in one
+    // talks to the simulated vendor.
+    let reached = ctx
+        .vendors
+        .connector_for(&vendor, creds.vendor_app_id.as_deref())
+        .ok_or_else(|| refused("This service is no longer available."))?;
+    let issued = oauth::exchange_code(
+        &ctx.http,
+        reached.manifest(),
+        &creds,
+        &code,
+        &pending.verifier,
+    )
+    .await
+    .map_err(|e| {
+        tracing::warn!(vendor = vendor_id, error = %e, "code exchange failed");
+        match e {
+            OAuthError::Unavailable(_) => PageError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Not connected",
+                format!(
+                    "{} could not be reached. Nothing was connected. Please try again later.",
+                    m.display_name
                 ),
-                _ => PageError::new(
-                    StatusCode::BAD_GATEWAY,
-                    "Not connected",
-                    format!(
-                        "{} did not accept the sign-in. Nothing was connected. Please try again.",
-                        m.display_name
-                    ),
-                    true,
+                true,
+            ),
+            _ => PageError::new(
+                StatusCode::BAD_GATEWAY,
+                "Not connected",
+                format!(
+                    "{} did not accept the sign-in. Nothing was connected. Please try again.",
+                    m.display_name
                 ),
-            }
-        })?;
+                true,
+            ),
+        }
+    })?;
 
     let asked: Vec<_> = pending
         .data_types

@@ -67,6 +67,17 @@ fn run(req: &Request<'_>, out: &mut impl Write) -> Result<(), Failure> {
         .parse(&data_type, &body)
         .map_err(|e| Failure::Input(e.to_string()))?;
     drop(body);
+    // Records left out on purpose are said, counted by reason, on stderr.
+    let mut reasons: Vec<(&str, usize)> = Vec::new();
+    for skipped in &page.skipped {
+        match reasons.iter_mut().find(|(r, _)| *r == skipped.reason) {
+            Some((_, n)) => *n += 1,
+            None => reasons.push((skipped.reason, 1)),
+        }
+    }
+    for (reason, n) in reasons {
+        eprintln!("tributary normalize: {what}: skipped {n} record(s): {reason}");
+    }
     let mut writer = EntryWriter::start(out)?;
     let mut normalizer = Normalizer::new(&ctx);
     for (i, sample) in page.samples.iter().enumerate() {
@@ -111,9 +122,10 @@ fn connector(vendor: &str) -> Result<std::sync::Arc<dyn Connector>, Failure> {
     })
 }
 
+/// The data type named `id`; `body-measures` is accepted for `body_measures`.
 fn data_type(connector: &dyn Connector, id: &str) -> Result<DataType, Failure> {
     let manifest = connector.manifest();
-    match manifest.data_type(id) {
+    match manifest.data_type(&id.replace('-', "_")) {
         Some(spec) => Ok(spec.id.clone()),
         None => {
             let ids: Vec<&str> = manifest.data_types.iter().map(|d| d.id.as_str()).collect();

@@ -16,6 +16,7 @@ pub struct Metrics {
     job_seconds: HistogramVec,
     vendor_calls: IntCounterVec,
     vendor_pushes: IntCounterVec,
+    records_skipped: IntCounterVec,
     sync_lag: GaugeVec,
 }
 
@@ -80,6 +81,14 @@ impl Metrics {
             ),
             &["vendor", "outcome"],
         )?;
+        let records_skipped = IntCounterVec::new(
+            Opts::new(
+                "tributary_records_skipped_total",
+                "Vendor records left out on purpose (goals, unmapped measure types, empty \
+                 values) by vendor, data type and reason",
+            ),
+            &["vendor", "data_type", "reason"],
+        )?;
         let sync_lag = GaugeVec::new(
             Opts::new(
                 "tributary_sync_lag_seconds",
@@ -92,6 +101,7 @@ impl Metrics {
         registry.register(Box::new(job_seconds.clone()))?;
         registry.register(Box::new(vendor_calls.clone()))?;
         registry.register(Box::new(vendor_pushes.clone()))?;
+        registry.register(Box::new(records_skipped.clone()))?;
         registry.register(Box::new(sync_lag.clone()))?;
         Ok(Self {
             registry,
@@ -102,6 +112,7 @@ impl Metrics {
             job_seconds,
             vendor_calls,
             vendor_pushes,
+            records_skipped,
             sync_lag,
         })
     }
@@ -111,12 +122,19 @@ impl Metrics {
         self.vendor_calls.with_label_values(&[vendor, status]).inc();
     }
 
-    /// `n` notifications from `vendor` were `outcome` (`queued`, `unknown_member`,
+    /// `n` notifications from `vendor` were `outcome` (`accepted`, `unknown_member`,
     /// `bad_signature`, `malformed`).
     pub fn vendor_push(&self, vendor: &str, outcome: &str, n: u64) {
         self.vendor_pushes
             .with_label_values(&[vendor, outcome])
             .inc_by(n);
+    }
+
+    /// A vendor record was left out for `reason` (a fixed text, never a value).
+    pub fn records_skipped(&self, vendor: &str, data_type: &str, reason: &str) {
+        self.records_skipped
+            .with_label_values(&[vendor, data_type, reason])
+            .inc();
     }
 
     /// A job run ended with `outcome` (done, retry, postponed, failed, lost).

@@ -16,7 +16,7 @@ use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use std::sync::Arc;
 use std::time::Duration;
-use tributary_connectors::{Connector, DataType, Sample, TimeWindow};
+use tributary_connectors::{Connector, DataType, PushAuth, Sample, TimeWindow};
 
 /// A vendor response larger than this is refused (the connector's pages are far
 /// smaller).
@@ -136,7 +136,10 @@ async fn sync_window(ctx: &SyncContext, job: &Job) -> Result<Done, JobError> {
     if connection.status != Status::Active || !connection.data_types.contains(&data_type) {
         return no_op(ctx, job).await;
     }
-    let Some(connector) = ctx.vendors.connector(&connection.vendor) else {
+    let Some(connector) = ctx
+        .vendors
+        .connector_for(&connection.vendor, connection.vendor_app_id.as_deref())
+    else {
         return Err(JobError::Fatal(
             format!("vendor {} is not available to this hub", connection.vendor),
             sync_state::ERROR,
@@ -173,8 +176,49 @@ async fn sync_window(ctx: &SyncContext, job: &Job) -> Result<Done, JobError> {
             }
         }
     };
-    let samples = fetch(ctx, job, &connection, connector.as_ref(), &dt, window).await?;
+    let as_window = TimeWindow {
+        start: window.start,
+        end: window.end,
+    };
+    let samples = match connector.backfill_request(&dt, as_window) {
+        // History the vendor delivers later, by push: ask for it, count the window
+        // done; the data arrives through /vendor-hooks.
+        Some(request) if job.kind == Kind::Backfill => {
+            request_history(ctx, &connection, connector.as_ref(), &request, &dt).await?;
+            Vec::new()
+        }
+        _ => fetch(ctx, job, &connection, connector.as_ref(), &dt, window).await?,
+    };
     store(ctx, job, connection, connector, window, samples).await
+}
+
+/// Send a backfill request (the vendor answers 2xx and pushes the data later).
+async fn request_history(
+    ctx: &SyncContext,
+    connection: &Connection,
+    connector: &dyn Connector,
+    request: &tributary_connectors::HttpRequest,
+    data_type: &DataType,
+) -> Result<(), JobError> {
+    let vendor = connector.manifest().vendor;
+    let key = super::limits::CallKey {
+        vendor,
+        vendor_app: connection.vendor_app_id.as_deref(),
+        connection: &connection.id,
+    };
+    let what = format!("a {data_type} backfill request");
+    for refresh in [false, true] {
+        let token = access_token(ctx, &connection.id, refresh).await?;
+        if call(ctx, &key, connector, request, &token, &what)
+            .await?
+            .is_some()
+        {
+            return Ok(());
+        }
+    }
+    Err(JobError::Retry(format!(
+        "{vendor} refused a fresh token (401) for {what}"
+    )))
 }
 
 /// Every page of one data type within `window`. Once [`FLUSH_AT`] samples are in
@@ -207,73 +251,18 @@ async fn fetch(
         let request = connector
             .build_request(data_type, window, cursor.as_deref())
             .map_err(|e| JobError::Fatal(e.to_string(), sync_state::ERROR))?;
-        if let Err(wait) = ctx.limits.acquire(&key, manifest.rate_limits).await {
-            return Err(JobError::Postpone(
-                format!("{vendor} rate limit: waiting {}s", wait.as_secs()),
-                wait,
-            ));
-        }
-        let sent = ctx
-            .http
-            .request(
-                reqwest::Method::from_bytes(request.method.as_bytes())
-                    .unwrap_or(reqwest::Method::GET),
-                &request.url,
-            )
-            .query(&request.query)
-            .bearer_auth(token.expose_secret())
-            .timeout(REQUEST_TIMEOUT)
-            .send()
-            .await;
-        let response = match sent {
-            Ok(r) => r,
-            Err(e) => {
-                ctx.metrics.vendor_call(vendor, "error");
-                let what = if e.is_timeout() {
-                    "timed out"
-                } else {
-                    "unreachable"
-                };
-                return Err(JobError::Retry(format!("{vendor} API {what}")));
-            }
-        };
-        let status = response.status();
-        ctx.metrics.vendor_call(vendor, status.as_str());
-        match status.as_u16() {
-            200..=299 => {}
-            401 if !refreshed => {
-                // The vendor refused the token: refresh once and ask again.
-                token = access_token(ctx, &connection.id, true).await?;
-                refreshed = true;
-                continue;
-            }
-            429 => {
-                let wait = retry_after(response.headers()).unwrap_or(DEFAULT_RETRY_AFTER);
-                ctx.limits.pause(&key, wait, false);
-                return Err(JobError::Postpone(
-                    format!("{vendor} answered 429; retrying after {}s", wait.as_secs()),
-                    wait,
-                ));
-            }
-            401 => {
+        let Some(body) = call(ctx, &key, connector, &request, &token, data_type.as_str()).await?
+        else {
+            if refreshed {
                 return Err(JobError::Retry(format!(
                     "{vendor} refused a fresh token (401)"
-                )))
+                )));
             }
-            408 | 500..=599 => {
-                return Err(JobError::Retry(format!(
-                    "{vendor} answered {}",
-                    status.as_u16()
-                )))
-            }
-            code => {
-                return Err(JobError::Fatal(
-                    format!("{vendor} answered {code} for {data_type}"),
-                    sync_state::ERROR,
-                ))
-            }
-        }
-        let body = read_body(response, vendor).await?;
+            // The vendor refused the token: refresh once and ask again.
+            token = access_token(ctx, &connection.id, true).await?;
+            refreshed = true;
+            continue;
+        };
         let page = connector.parse(data_type, &body).map_err(|e| {
             // The path names the field; the problem text could quote a value.
             JobError::Fatal(
@@ -281,6 +270,10 @@ async fn fetch(
                 sync_state::ERROR,
             )
         })?;
+        for skipped in &page.skipped {
+            ctx.metrics
+                .records_skipped(vendor, data_type.as_str(), skipped.reason);
+        }
         samples.extend(page.samples);
         if page.next_cursor.is_some() && samples.len() >= FLUSH_AT {
             store_part(ctx, job, connection, std::mem::take(&mut samples)).await?;
@@ -300,6 +293,79 @@ async fn fetch(
         format!("{vendor} {data_type}: more than {MAX_PAGES} pages in one window"),
         sync_state::ERROR,
     ))
+}
+
+/// Send one request to the vendor's API with the member's token, after the rate
+/// limits: the body of a success, `None` for a refused token (401), or the job's
+/// error. A vendor that answers errors inside a 2xx body is judged by the status
+/// its connector says the body stands for.
+async fn call(
+    ctx: &SyncContext,
+    key: &super::limits::CallKey<'_>,
+    connector: &dyn Connector,
+    request: &tributary_connectors::HttpRequest,
+    token: &SecretString,
+    what: &str,
+) -> Result<Option<Vec<u8>>, JobError> {
+    let manifest = connector.manifest();
+    let vendor = manifest.vendor;
+    if let Err(wait) = ctx.limits.acquire(key, manifest.rate_limits).await {
+        return Err(JobError::Postpone(
+            format!("{vendor} rate limit: waiting {}s", wait.as_secs()),
+            wait,
+        ));
+    }
+    let mut builder = ctx
+        .http
+        .request(
+            reqwest::Method::from_bytes(request.method.as_bytes()).unwrap_or(reqwest::Method::GET),
+            &request.url,
+        )
+        .query(&request.query)
+        .bearer_auth(token.expose_secret())
+        .timeout(REQUEST_TIMEOUT);
+    if !request.form.is_empty() {
+        builder = builder.form(&request.form);
+    }
+    let response = match builder.send().await {
+        Ok(r) => r,
+        Err(e) => {
+            ctx.metrics.vendor_call(vendor, "error");
+            let what = if e.is_timeout() {
+                "timed out"
+            } else {
+                "unreachable"
+            };
+            return Err(JobError::Retry(format!("{vendor} API {what}")));
+        }
+    };
+    let http_status = response.status().as_u16();
+    let wait = retry_after(response.headers()).unwrap_or(DEFAULT_RETRY_AFTER);
+    let body = if (200..=299).contains(&http_status) {
+        Some(read_body(response, vendor).await?)
+    } else {
+        None
+    };
+    let status = body
+        .as_deref()
+        .map_or(http_status, |b| connector.effective_status(http_status, b));
+    ctx.metrics.vendor_call(vendor, &status.to_string());
+    match status {
+        200..=299 => Ok(Some(body.unwrap_or_default())),
+        401 => Ok(None),
+        429 => {
+            ctx.limits.pause(key, wait, false);
+            Err(JobError::Postpone(
+                format!("{vendor} answered 429; retrying after {}s", wait.as_secs()),
+                wait,
+            ))
+        }
+        408 | 500..=599 => Err(JobError::Retry(format!("{vendor} answered {status}"))),
+        code => Err(JobError::Fatal(
+            format!("{vendor} answered {code} for {what}"),
+            sync_state::ERROR,
+        )),
+    }
 }
 
 async fn read_body(mut response: reqwest::Response, vendor: &str) -> Result<Vec<u8>, JobError> {
@@ -527,11 +593,25 @@ async fn subscribe(ctx: &SyncContext, job: &Job) -> Result<Done, JobError> {
     let Some(connection) = connection.filter(|c| c.status == Status::Active) else {
         return no_op(ctx, job).await;
     };
-    let Some(connector) = ctx.vendors.connector(&connection.vendor) else {
+    let Some(connector) = ctx
+        .vendors
+        .connector_for(&connection.vendor, connection.vendor_app_id.as_deref())
+    else {
         return no_op(ctx, job).await;
     };
     let vendor = connector.manifest().vendor;
-    let callback = ctx.vendors.public(&format!("/vendor-hooks/{vendor}"));
+    let app = connection.vendor_app_id.clone();
+    let callback = match connector.manifest().push_auth {
+        PushAuth::Signature => ctx.vendors.public(&format!("/vendor-hooks/{vendor}")),
+        // The vendor signs nothing: the URL it is given carries the app's token.
+        PushAuth::CallbackToken => {
+            let (vendors, ring) = (ctx.vendors.clone(), ctx.ring.clone());
+            blocking(ctx, move |conn| {
+                Ok(vendors.hook_url(conn, &ring, vendor, app.as_deref())?)
+            })
+            .await?
+        }
+    };
     let Some(request) = connector.subscribe_request(&callback) else {
         return no_op(ctx, job).await;
     };
@@ -540,61 +620,23 @@ async fn subscribe(ctx: &SyncContext, job: &Job) -> Result<Done, JobError> {
         vendor_app: connection.vendor_app_id.as_deref(),
         connection: &connection.id,
     };
-    let mut refreshed = false;
-    loop {
-        if let Err(wait) = ctx
-            .limits
-            .acquire(&key, connector.manifest().rate_limits)
-            .await
-        {
-            return Err(JobError::Postpone(
-                format!("{vendor} rate limit: waiting {}s", wait.as_secs()),
-                wait,
-            ));
-        }
-        let token = access_token(ctx, &id, refreshed).await?;
-        let method =
-            reqwest::Method::from_bytes(request.method.as_bytes()).unwrap_or(reqwest::Method::POST);
-        let sent = ctx
-            .http
-            .request(method, &request.url)
-            .query(&request.query)
-            .form(&request.form)
-            .bearer_auth(token.expose_secret())
-            .timeout(REQUEST_TIMEOUT)
-            .send()
-            .await;
-        let Ok(response) = sent else {
-            ctx.metrics.vendor_call(vendor, "error");
-            return Err(JobError::Retry(format!("{vendor} API unreachable")));
-        };
-        let status = response.status();
-        ctx.metrics.vendor_call(vendor, status.as_str());
-        match status.as_u16() {
-            200..=299 => return no_op(ctx, job).await,
-            401 if !refreshed => refreshed = true,
-            429 => {
-                let wait = retry_after(response.headers()).unwrap_or(DEFAULT_RETRY_AFTER);
-                ctx.limits.pause(&key, wait, false);
-                return Err(JobError::Postpone(
-                    format!("{vendor} answered 429 to a subscription"),
-                    wait,
-                ));
-            }
-            408 | 500..=599 => {
-                return Err(JobError::Retry(format!(
-                    "{vendor} answered {} to a subscription",
-                    status.as_u16()
-                )))
-            }
-            code => {
-                return Err(JobError::Fatal(
-                    format!("{vendor} refused the subscription ({code}); syncs stay scheduled"),
-                    sync_state::ERROR,
-                ))
-            }
+    for refresh in [false, true] {
+        let token = access_token(ctx, &id, refresh).await?;
+        let sent = call(
+            ctx,
+            &key,
+            connector.as_ref(),
+            &request,
+            &token,
+            "a subscription",
+        );
+        if sent.await?.is_some() {
+            return no_op(ctx, job).await;
         }
     }
+    Err(JobError::Retry(format!(
+        "{vendor} refused a fresh token (401) for a subscription"
+    )))
 }
 
 async fn housekeeping(ctx: &SyncContext, job: &Job) -> Result<Done, JobError> {

@@ -41,6 +41,11 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 use twin::Twin;
 
+/// Whether the sandbox simulates `vendor`.
+pub fn simulates(vendor: &str) -> bool {
+    twin::VENDORS.contains(&vendor)
+}
+
 /// Lifetimes of what the sandbox issues.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SandboxConfig {
