@@ -14,6 +14,7 @@ pub mod push;
 pub mod registry;
 pub mod sample;
 pub mod sandbox;
+pub mod withings;
 
 pub use connector::{
     ClientAuth, Connector, ConnectorError, DataTypeSpec, Delivery, HttpRequest, Manifest, Page,
@@ -23,3 +24,4 @@ pub use demo::Demo;
 pub use push::{PushError, PushEvent, PushNotice};
 pub use registry::Endpoints;
 pub use sample::{DataType, Device, Metric, Quantity, Sample, Value, Workout};
+pub use withings::Withings;
