@@ -2,7 +2,7 @@
 //!
 //! Policy: this crate knows vendors and nothing else. It holds the vendor-neutral
 //! [`Sample`] model, the [`Connector`] trait every vendor implements, one module per
-//! vendor ([`demo`] so far), the [`registry`] of vendors and where they are reached,
+//! vendor ([`demo`], [`oura`]), the [`registry`] of vendors and where they are reached,
 //! and the [`sandbox`], which simulates vendor APIs for quick starts and tests. It
 //! never touches a database, the network or a thread, and runs no web server: a
 //! connector builds requests and parses responses, the sandbox turns a request into
@@ -10,6 +10,7 @@
 
 pub mod connector;
 pub mod demo;
+pub mod oura;
 pub mod push;
 pub mod registry;
 pub mod sample;
@@ -21,6 +22,7 @@ pub use connector::{
     ParseError, PushAuth, RateLimits, Skipped, TimeWindow, TokenStyle,
 };
 pub use demo::Demo;
+pub use oura::Oura;
 pub use push::{PushError, PushEvent, PushNotice};
 pub use registry::Endpoints;
 pub use sample::{DataType, Device, Metric, Quantity, Sample, Value, Workout};
