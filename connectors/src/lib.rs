@@ -2,7 +2,7 @@
 //!
 //! Policy: this crate knows vendors and nothing else. It holds the vendor-neutral
 //! [`Sample`] model, the [`Connector`] trait every vendor implements, one module per
-//! vendor ([`demo`], [`oura`]), the [`registry`] of vendors and where they are reached,
+//! vendor ([`demo`], [`withings`], [`oura`], [`garmin`], [`dexcom`]), the [`registry`] of vendors and where they are reached,
 //! and the [`sandbox`], which simulates vendor APIs for quick starts and tests. It
 //! never touches a database, the network or a thread, and runs no web server: a
 //! connector builds requests and parses responses, the sandbox turns a request into
@@ -10,6 +10,8 @@
 
 pub mod connector;
 pub mod demo;
+pub mod dexcom;
+pub mod garmin;
 pub mod oura;
 pub mod push;
 pub mod registry;
@@ -22,6 +24,8 @@ pub use connector::{
     ParseError, PushAuth, RateLimits, Skipped, TimeWindow, TokenStyle,
 };
 pub use demo::Demo;
+pub use dexcom::Dexcom;
+pub use garmin::Garmin;
 pub use oura::Oura;
 pub use push::{PushError, PushEvent, PushNotice};
 pub use registry::Endpoints;

@@ -1,0 +1,281 @@
+//! Reading Garmin summary records field by field, from raw JSON text.
+//!
+//! Policy: a field of the wrong type, a required field that is missing, or a time
+//! that cannot be a time fails with a [`ParseError`] naming the field's path, and
+//! the problem text never quotes a value. A metric that is `null` or below zero is
+//! left out and noted in [`Page::skipped`]; an absent optional field just yields no
+//! sample. Numbers keep the text Garmin sent ([`decimal::plain`]).
+
+use super::decimal;
+use super::VENDOR;
+use crate::connector::{Page, ParseError, Skipped};
+use crate::sample::{Metric, Quantity, Sample, Value};
+use chrono::{DateTime, FixedOffset};
+use serde_json::value::RawValue;
+use std::collections::BTreeMap;
+
+/// A JSON object with its values still as text.
+pub(super) type Object<'a> = BTreeMap<String, &'a RawValue>;
+
+/// The largest UTC offset a record may carry (ISO 8601's ±18 hours).
+const MAX_OFFSET_SECS: i64 = 18 * 3600;
+
+/// Builds errors for one data type.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Ctx {
+    pub data_type: &'static str,
+}
+
+impl Ctx {
+    pub fn err(&self, path: impl Into<String>, problem: &str) -> ParseError {
+        ParseError {
+            vendor: VENDOR.to_owned(),
+            data_type: self.data_type.to_owned(),
+            path: path.into(),
+            problem: problem.to_owned(),
+        }
+    }
+
+    /// `raw` as an object, or an error at `path`.
+    pub fn object<'a>(&self, raw: &'a RawValue, path: &str) -> Result<Object<'a>, ParseError> {
+        serde_json::from_str(raw.get()).map_err(|_| self.err(path, "not an object"))
+    }
+}
+
+/// The samples and skipped records of a page being read.
+#[derive(Debug, Default)]
+pub(super) struct Out {
+    pub samples: Vec<Sample>,
+    pub skipped: Vec<Skipped>,
+}
+
+impl Out {
+    pub fn skip(&mut self, path: String, reason: &'static str) {
+        self.skipped.push(Skipped { path, reason });
+    }
+
+    pub fn into_page(self) -> Page {
+        Page {
+            samples: self.samples,
+            next_cursor: None,
+            skipped: self.skipped,
+        }
+    }
+}
+
+/// A number as read: its plain decimal text, or why there is no value.
+pub(super) enum Num {
+    Absent,
+    /// `null` or below zero: noted as skipped already.
+    Skipped,
+    Value(String),
+}
+
+/// One record being read.
+pub(super) struct Rec<'a> {
+    pub ctx: Ctx,
+    /// The record's JSON path (`dailies[2]`).
+    pub path: String,
+    pub obj: Object<'a>,
+}
+
+impl Rec<'_> {
+    pub fn at(&self, key: &str) -> String {
+        format!("{}.{key}", self.path)
+    }
+
+    /// The raw value of `key`, with `null` counted as absent.
+    fn present(&self, key: &str) -> Option<&RawValue> {
+        self.obj.get(key).copied().filter(|raw| raw.get() != "null")
+    }
+
+    pub fn has(&self, key: &str) -> bool {
+        self.obj.contains_key(key)
+    }
+
+    /// A whole number (Unix seconds, an offset, a duration); `null` is absent.
+    pub fn int(&self, key: &str) -> Result<Option<i64>, ParseError> {
+        let Some(raw) = self.present(key) else {
+            return Ok(None);
+        };
+        whole(raw.get())
+            .map(Some)
+            .ok_or_else(|| self.ctx.err(self.at(key), "not a whole number"))
+    }
+
+    pub fn required_int(&self, key: &str) -> Result<i64, ParseError> {
+        self.int(key)?
+            .ok_or_else(|| self.ctx.err(self.at(key), "missing"))
+    }
+
+    /// A duration in whole seconds, not below zero.
+    pub fn seconds(&self, key: &str) -> Result<Option<u64>, ParseError> {
+        match self.int(key)? {
+            None => Ok(None),
+            Some(s) => u64::try_from(s)
+                .map(Some)
+                .map_err(|_| self.ctx.err(self.at(key), "a negative duration")),
+        }
+    }
+
+    /// A string; `null` is absent.
+    pub fn string(&self, key: &str) -> Result<Option<String>, ParseError> {
+        let Some(raw) = self.present(key) else {
+            return Ok(None);
+        };
+        serde_json::from_str::<String>(raw.get())
+            .map(Some)
+            .map_err(|_| self.ctx.err(self.at(key), "not a string"))
+    }
+
+    /// The record's id (`summaryId`), where it has one.
+    pub fn summary_id(&self) -> Result<Option<String>, ParseError> {
+        let id = self.string("summaryId")?;
+        if id.as_deref() == Some("") {
+            return Err(self.ctx.err(self.at("summaryId"), "empty"));
+        }
+        Ok(id)
+    }
+
+    /// The instant `secs_key` (Unix seconds) in the offset `offset_key` (seconds
+    /// east of UTC), both required.
+    pub fn time(
+        &self,
+        secs_key: &str,
+        offset_key: &str,
+    ) -> Result<DateTime<FixedOffset>, ParseError> {
+        let offset = self.offset(offset_key)?;
+        let secs = self.required_int(secs_key)?;
+        instant(secs, offset).ok_or_else(|| self.ctx.err(self.at(secs_key), "out of range"))
+    }
+
+    pub fn offset(&self, key: &str) -> Result<FixedOffset, ParseError> {
+        let secs = self.required_int(key)?;
+        fixed_offset(secs).ok_or_else(|| self.ctx.err(self.at(key), "not a UTC offset"))
+    }
+
+    /// A metric's number at `key`, checked to be a JSON number; `null` and values
+    /// below zero are noted in `out` as skipped.
+    pub fn number(&self, key: &str, out: &mut Out) -> Result<Num, ParseError> {
+        match self.obj.get(key) {
+            None => Ok(Num::Absent),
+            Some(raw) => number_at(self.ctx, self.at(key), raw, out),
+        }
+    }
+}
+
+/// A metric's number at `path` (see [`Rec::number`]).
+pub(super) fn number_at(
+    ctx: Ctx,
+    path: String,
+    raw: &RawValue,
+    out: &mut Out,
+) -> Result<Num, ParseError> {
+    let text = raw.get();
+    if text == "null" {
+        out.skip(path, "null value");
+        return Ok(Num::Skipped);
+    }
+    if !text.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {
+        return Err(ctx.err(path, "not a number"));
+    }
+    let Some(plain) = decimal::plain(text) else {
+        return Err(ctx.err(path, "a number out of range"));
+    };
+    if decimal::is_negative(&plain) {
+        out.skip(path, "negative value");
+        return Ok(Num::Skipped);
+    }
+    // `-0` is zero: no sign on it.
+    let plain = match plain.strip_prefix('-') {
+        Some(zero) => zero.to_owned(),
+        None => plain,
+    };
+    Ok(Num::Value(plain))
+}
+
+/// A JSON number's text as an `i64`, if it is a whole number written without a
+/// fraction or exponent.
+fn whole(text: &str) -> Option<i64> {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
+}
+
+pub(super) fn fixed_offset(secs: i64) -> Option<FixedOffset> {
+    if secs.unsigned_abs() > MAX_OFFSET_SECS.unsigned_abs() {
+        return None;
+    }
+    FixedOffset::east_opt(i32::try_from(secs).ok()?)
+}
+
+/// Unix seconds at a fixed offset.
+pub(super) fn instant(secs: i64, offset: FixedOffset) -> Option<DateTime<FixedOffset>> {
+    Some(DateTime::from_timestamp(secs, 0)?.with_timezone(&offset))
+}
+
+/// Unix seconds plus `delta` seconds, at a fixed offset.
+pub(super) fn after(start: DateTime<FixedOffset>, delta: u64) -> Option<DateTime<FixedOffset>> {
+    let delta = i64::try_from(delta).ok()?;
+    instant(start.timestamp().checked_add(delta)?, *start.offset())
+}
+
+/// A sample of one quantity.
+pub(super) struct Quant<'a> {
+    pub metric: Metric,
+    pub vendor_code: &'a str,
+    pub value: String,
+    pub unit: &'a str,
+    pub start: DateTime<FixedOffset>,
+    pub end: Option<DateTime<FixedOffset>>,
+    pub record_id: Option<String>,
+}
+
+impl Quant<'_> {
+    pub fn sample(self) -> Sample {
+        Sample {
+            metric: self.metric,
+            vendor_code: self.vendor_code.to_owned(),
+            value: Value::Quantity(Quantity {
+                value: self.value,
+                unit: self.unit.to_owned(),
+            }),
+            start: self.start,
+            end: self.end,
+            device: None,
+            vendor_record_id: self.record_id,
+            trend: None,
+        }
+    }
+}
+
+/// The entries of a `{"<seconds from start>": value}` object at `key`, in time
+/// order; absent or `null` is no entries. A key that is not whole seconds fails.
+pub(super) fn offset_map<'a>(
+    rec: &Rec<'a>,
+    key: &str,
+) -> Result<Vec<(u64, &'a RawValue)>, ParseError> {
+    let Some(raw) = rec.obj.get(key).copied().filter(|r| r.get() != "null") else {
+        return Ok(Vec::new());
+    };
+    let path = rec.at(key);
+    let map = rec.ctx.object(raw, &path)?;
+    let mut entries = map
+        .into_iter()
+        .map(|(k, v)| {
+            // Canonical whole seconds only: `00` beside `0` would be one time twice.
+            let ok = !k.is_empty()
+                && k.len() <= 12
+                && k.bytes().all(|b| b.is_ascii_digit())
+                && (k == "0" || !k.starts_with('0'));
+            ok.then(|| k.parse::<u64>().ok())
+                .flatten()
+                .map(|secs| (secs, v))
+                .ok_or_else(|| rec.ctx.err(path.clone(), "a key is not whole seconds"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    entries.sort_by_key(|(secs, _)| *secs);
+    Ok(entries)
+}
