@@ -10,6 +10,7 @@
 
 pub mod connector;
 pub mod demo;
+pub mod dexcom;
 pub mod push;
 pub mod registry;
 pub mod sample;
@@ -20,6 +21,7 @@ pub use connector::{
     ParseError, PushAuth, RateLimits, Skipped, TimeWindow, TokenStyle,
 };
 pub use demo::Demo;
+pub use dexcom::Dexcom;
 pub use push::{PushError, PushEvent, PushNotice};
 pub use registry::Endpoints;
 pub use sample::{DataType, Device, Metric, Quantity, Sample, Value, Workout};
