@@ -233,6 +233,32 @@ pub trait Connector: Send + Sync {
         None
     }
 
+    /// Every request (sent with the member's access token) that subscribes the
+    /// member to notifications; by default the one [`Connector::subscribe_request`]
+    /// gives. Vendors that subscribe per category (Withings) return several.
+    fn subscribe_requests(&self, callback_url: &str) -> Vec<HttpRequest> {
+        self.subscribe_request(callback_url).into_iter().collect()
+    }
+
+    /// Where the next request of a window starts when the page just read named no
+    /// next page: vendors that cap the span of one request (Dexcom 30 days, Garmin
+    /// one day) split a window into chunks and page through them with this cursor.
+    fn chunk_cursor(
+        &self,
+        data_type: &DataType,
+        window: TimeWindow,
+        cursor: Option<&str>,
+    ) -> Option<String> {
+        let _ = (data_type, window, cursor);
+        None
+    }
+
+    /// Data types the connector can read from a file but does not offer for
+    /// consent or sync (Dexcom Share records): `tributary normalize` accepts them.
+    fn file_only_types(&self) -> Vec<DataType> {
+        Vec::new()
+    }
+
     /// Check that a notification (its lower-case headers and exact body) was signed
     /// by the vendor with `secret`, the vendor app's client secret.
     fn verify_push(

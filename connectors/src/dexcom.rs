@@ -231,6 +231,21 @@ impl Connector for Dexcom {
         &self.manifest
     }
 
+    fn chunk_cursor(
+        &self,
+        data_type: &DataType,
+        window: TimeWindow,
+        cursor: Option<&str>,
+    ) -> Option<String> {
+        (data_type.as_str() == EGVS)
+            .then(|| self.next_cursor(window, cursor))
+            .flatten()
+    }
+
+    fn file_only_types(&self) -> Vec<DataType> {
+        DataType::parse(SHARE_GLUCOSE).into_iter().collect()
+    }
+
     fn build_request(
         &self,
         data_type: &DataType,

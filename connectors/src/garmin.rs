@@ -305,6 +305,16 @@ impl Connector for Garmin {
         &self.manifest
     }
 
+    fn chunk_cursor(
+        &self,
+        data_type: &DataType,
+        window: TimeWindow,
+        cursor: Option<&str>,
+    ) -> Option<String> {
+        let _ = data_type;
+        self.next_cursor(window, cursor)
+    }
+
     fn build_request(
         &self,
         data_type: &DataType,

@@ -161,16 +161,6 @@ impl Withings {
         }
     }
 
-    /// Every subscription a member needs: one `POST /notify` per category in
-    /// [`push::SUBSCRIBED_APPLIS`]. [`Connector::subscribe_request`] can return
-    /// only one request, the first of these (weight and body composition).
-    pub fn subscribe_requests(&self, callback_url: &str) -> Vec<HttpRequest> {
-        push::SUBSCRIBED_APPLIS
-            .iter()
-            .map(|appli| request::subscribe(&self.manifest.api_base_url, callback_url, *appli))
-            .collect()
-    }
-
     fn unknown(data_type: &DataType) -> ConnectorError {
         ConnectorError::UnknownDataType {
             vendor: VENDOR.to_owned(),
@@ -219,6 +209,15 @@ impl Connector for Withings {
 
     fn subscribe_request(&self, callback_url: &str) -> Option<HttpRequest> {
         self.subscribe_requests(callback_url).into_iter().next()
+    }
+
+    /// Every subscription a member needs: one `POST /notify` per category in
+    /// [`push::SUBSCRIBED_APPLIS`].
+    fn subscribe_requests(&self, callback_url: &str) -> Vec<HttpRequest> {
+        push::SUBSCRIBED_APPLIS
+            .iter()
+            .map(|appli| request::subscribe(&self.manifest.api_base_url, callback_url, *appli))
+            .collect()
     }
 
     /// Withings signs nothing: a notification is authenticated by the token in

@@ -125,7 +125,15 @@ fn connector(vendor: &str) -> Result<std::sync::Arc<dyn Connector>, Failure> {
 /// The data type named `id`; `body-measures` is accepted for `body_measures`.
 fn data_type(connector: &dyn Connector, id: &str) -> Result<DataType, Failure> {
     let manifest = connector.manifest();
-    match manifest.data_type(&id.replace('-', "_")) {
+    let id_ = id.replace('-', "_");
+    if let Some(file_only) = connector
+        .file_only_types()
+        .into_iter()
+        .find(|d| d.as_str() == id_)
+    {
+        return Ok(file_only);
+    }
+    match manifest.data_type(&id_) {
         Some(spec) => Ok(spec.id.clone()),
         None => {
             let ids: Vec<&str> = manifest.data_types.iter().map(|d| d.id.as_str()).collect();

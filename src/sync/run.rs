@@ -275,10 +275,13 @@ async fn fetch(
                 .records_skipped(vendor, data_type.as_str(), skipped.reason);
         }
         samples.extend(page.samples);
-        if page.next_cursor.is_some() && samples.len() >= FLUSH_AT {
+        let next = page
+            .next_cursor
+            .or_else(|| connector.chunk_cursor(data_type, window, cursor.as_deref()));
+        if next.is_some() && samples.len() >= FLUSH_AT {
             store_part(ctx, job, connection, std::mem::take(&mut samples)).await?;
         }
-        match page.next_cursor {
+        match next {
             Some(next) if Some(&next) == cursor.as_ref() => {
                 return Err(JobError::Fatal(
                     format!("{vendor} {data_type}: the page cursor did not advance"),
@@ -612,31 +615,32 @@ async fn subscribe(ctx: &SyncContext, job: &Job) -> Result<Done, JobError> {
             .await?
         }
     };
-    let Some(request) = connector.subscribe_request(&callback) else {
-        return no_op(ctx, job).await;
-    };
+    let requests = connector.subscribe_requests(&callback);
     let key = super::limits::CallKey {
         vendor,
         vendor_app: connection.vendor_app_id.as_deref(),
         connection: &connection.id,
     };
-    for refresh in [false, true] {
-        let token = access_token(ctx, &id, refresh).await?;
-        let sent = call(
-            ctx,
-            &key,
-            connector.as_ref(),
-            &request,
-            &token,
-            "a subscription",
-        );
-        if sent.await?.is_some() {
-            return no_op(ctx, job).await;
+    'requests: for request in &requests {
+        for refresh in [false, true] {
+            let token = access_token(ctx, &id, refresh).await?;
+            let sent = call(
+                ctx,
+                &key,
+                connector.as_ref(),
+                request,
+                &token,
+                "a subscription",
+            );
+            if sent.await?.is_some() {
+                continue 'requests;
+            }
         }
+        return Err(JobError::Retry(format!(
+            "{vendor} refused a fresh token (401) for a subscription"
+        )));
     }
-    Err(JobError::Retry(format!(
-        "{vendor} refused a fresh token (401) for a subscription"
-    )))
+    no_op(ctx, job).await
 }
 
 async fn housekeeping(ctx: &SyncContext, job: &Job) -> Result<Done, JobError> {
