@@ -67,7 +67,7 @@ fn decide_inner(ctx: &mut Ctx<'_>, state: &mut State) -> Answer {
                 .collect::<Vec<_>>();
             // A grant of nothing is refused rather than issued: the member can go
             // back and tick a scope, or deny.
-            if scopes.is_empty() {
+            if scopes.is_empty() && !twin.scopes().is_empty() {
                 let problem = "nothing ticked; tick at least one scope, or deny";
                 return Err(refuse(twin, "scope", problem));
             }
@@ -143,8 +143,14 @@ fn check(
             let problem = "not an absolute http(s) URL without a fragment";
             refuse(twin, "redirect_uri", problem)
         })?;
-    let scopes = requested_scopes(twin, required(twin, pairs, scope_field)?)
-        .map_err(|p| refuse(twin, scope_field, &p))?;
+    // A vendor without OAuth scopes (Garmin: the member picks permissions on its
+    // page) takes none.
+    let scopes = if twin.scopes().is_empty() {
+        Vec::new()
+    } else {
+        requested_scopes(twin, required(twin, pairs, scope_field)?)
+            .map_err(|p| refuse(twin, scope_field, &p))?
+    };
     let state = required(twin, pairs, "state")?;
     let challenge = required(twin, pairs, "code_challenge")?;
     let base64url = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
@@ -168,7 +174,8 @@ fn check(
 /// Space-separated scopes, each known to the vendor, each once.
 fn requested_scopes(twin: &dyn Twin, text: &str) -> Result<Vec<String>, String> {
     let mut scopes: Vec<String> = Vec::new();
-    for scope in text.split(' ').filter(|s| !s.is_empty()) {
+    // Space-separated per RFC 6749; Withings joins them with commas.
+    for scope in text.split([' ', ',']).filter(|s| !s.is_empty()) {
         if !twin.scopes().iter().any(|s| s.name == scope) {
             let known: Vec<&str> = twin.scopes().iter().map(|s| s.name).collect();
             let scope = super::http::truncate(scope, 40);

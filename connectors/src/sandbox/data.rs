@@ -20,12 +20,12 @@ pub(crate) fn serve(ctx: &mut Ctx<'_>, state: &mut State, endpoint: DataEndpoint
         .map_err(|p| invalid_token(p, false))?;
     let user = grant.user.clone();
     ctx.note.sandbox_user = Some(user.clone());
-    if !grant.scopes.iter().any(|s| s == endpoint.scope) {
-        let challenge = format!(
-            "Bearer error=\"insufficient_scope\", scope=\"{}\"",
-            endpoint.scope
-        );
-        let description = format!("needs scope {}", endpoint.scope);
+    if let Some(scope) = endpoint
+        .scope
+        .filter(|s| !grant.scopes.iter().any(|g| g == s))
+    {
+        let challenge = format!("Bearer error=\"insufficient_scope\", scope=\"{scope}\"");
+        let description = format!("needs scope {scope}");
         return Err(
             SandboxResponse::error(403, "insufficient_scope", &description)
                 .with_header("www-authenticate", &challenge),
@@ -34,16 +34,21 @@ pub(crate) fn serve(ctx: &mut Ctx<'_>, state: &mut State, endpoint: DataEndpoint
     let delay = faults::due(ctx, state, Endpoint::Data, Some(&user))?;
     let body = ctx
         .twin
-        .data(endpoint, &user, &ctx.req.query, ctx.now)
-        .map_err(|e| match e {
-            DataError::BadParam { name, problem } => {
-                SandboxResponse::error(400, "invalid_request", &format!("{name}: {problem}"))
-            }
-            DataError::Internal(problem) => SandboxResponse::error(500, "server_error", &problem),
-        })?;
+        .data(endpoint, &user, &ctx.params, ctx.now)
+        .map_err(bad_param)?;
     let mut answer = SandboxResponse::new(200, "application/json", body);
     answer.delay = delay;
     Ok(answer)
+}
+
+/// The answer to a request the twin could not serve.
+pub(crate) fn bad_param(e: DataError) -> SandboxResponse {
+    match e {
+        DataError::BadParam { name, problem } => {
+            SandboxResponse::error(400, "invalid_request", &format!("{name}: {problem}"))
+        }
+        DataError::Internal(problem) => SandboxResponse::error(500, "server_error", &problem),
+    }
 }
 
 /// The `401` for a bearer token that is missing or not accepted.

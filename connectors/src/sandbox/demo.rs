@@ -58,8 +58,20 @@ impl Twin for DemoTwin {
         &["steps", "heart_rate", "body_weight"]
     }
 
-    fn subscriptions_path(&self) -> Option<&'static str> {
-        Some("/api/v1/subscriptions")
+    fn subscription(
+        &self,
+        method: &str,
+        path: &str,
+        params: &[(String, String)],
+    ) -> Option<Result<String, DataError>> {
+        (method == "POST" && path == "/api/v1/subscriptions").then(|| {
+            single(params, "callback_url")?
+                .map(str::to_owned)
+                .ok_or(DataError::BadParam {
+                    name: "callback_url",
+                    problem: "missing".to_owned(),
+                })
+        })
     }
 
     fn notification(
@@ -69,24 +81,25 @@ impl Twin for DemoTwin {
         window: crate::TimeWindow,
         secret: &str,
         at: DateTime<Utc>,
-    ) -> (Vec<(String, String)>, Vec<u8>) {
+    ) -> Vec<(Vec<(String, String)>, Vec<u8>)> {
         let body = crate::demo::push::body(user, data_types, window);
         let signature = crate::push::sign(secret.as_bytes(), at.timestamp(), &body);
         let headers = vec![
             ("content-type".to_owned(), "application/json".to_owned()),
             (crate::demo::push::SIGNATURE_HEADER.to_owned(), signature),
         ];
-        (headers, body)
+        vec![(headers, body)]
     }
 
-    fn data_endpoint(&self, path: &str) -> Option<DataEndpoint> {
+    fn data_endpoint(&self, path: &str, _params: &[(String, String)]) -> Option<DataEndpoint> {
         let data_type = path.strip_prefix("/api/v1/")?;
         TYPES
             .iter()
             .find(|t| t.0 == data_type)
             .map(|t| DataEndpoint {
                 data_type: t.0,
-                scope: t.1,
+                scope: Some(t.1),
+                method: "GET",
             })
     }
 

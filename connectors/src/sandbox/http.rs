@@ -149,3 +149,33 @@ pub(crate) fn single<'p>(
 pub(crate) fn truncate(text: &str, max: usize) -> String {
     text.chars().take(max).collect()
 }
+
+/// An answer in the Withings envelope: HTTP 200 always; a success's JSON body as
+/// `{"status": 0, "body": …}`; a failure as the vendor's status code in the body
+/// (401 a refused token, 601 too many requests, 503 invalid parameters or a dead
+/// code or refresh token, 2554 an internal error) with the error text. Headers other
+/// than the content type are dropped (Withings sends no `Retry-After`).
+pub(crate) fn envelope(answer: SandboxResponse) -> SandboxResponse {
+    let inner: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
+    let body = if (200..300).contains(&answer.status) {
+        serde_json::json!({"status": 0, "body": if inner.is_null() { serde_json::json!({}) } else { inner }})
+    } else {
+        let code = match answer.status {
+            401 | 403 => 401,
+            429 => 601,
+            400..=499 => 503,
+            _ => 2554,
+        };
+        let error = inner
+            .get("error_description")
+            .or_else(|| inner.get("error"))
+            .and_then(Value::as_str)
+            .unwrap_or("error")
+            .to_owned();
+        serde_json::json!({"status": code, "body": {}, "error": error})
+    };
+    let mut out = SandboxResponse::json(200, &body);
+    out.delay = answer.delay;
+    out.outbound = answer.outbound;
+    out
+}

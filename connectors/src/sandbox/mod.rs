@@ -134,6 +134,8 @@ pub(crate) struct Ctx<'r> {
     pub config: SandboxConfig,
     /// What the call record may say about this request.
     pub note: Note,
+    /// The query's pairs, then the form body's (when the body is a form).
+    pub params: Vec<(String, String)>,
 }
 
 impl Sandbox {
@@ -173,14 +175,24 @@ impl Sandbox {
         if req.path.starts_with("/_control/") {
             return control::handle(twin, req, &mut state, now);
         }
+        let mut params = req.query.clone();
+        let is_form = http::header(req, "content-type")
+            .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
+        if is_form {
+            params.extend(http::parse_form(req.body).unwrap_or_default());
+        }
         let mut ctx = Ctx {
             twin,
             req,
             now,
             config: self.config,
             note: Note::default(),
+            params,
         };
-        let answer = route(&mut ctx, &mut state);
+        let mut answer = route(&mut ctx, &mut state);
+        if twin.style() == twin::Style::WithingsEnvelope && req.path != "/oauth/authorize" {
+            answer = http::envelope(answer);
+        }
         calls::record(
             &mut state.calls,
             Call {
@@ -215,14 +227,20 @@ fn route(ctx: &mut Ctx<'_>, state: &mut State) -> SandboxResponse {
         ("POST", "/oauth/token") => token::exchange(ctx, state),
         ("POST", "/oauth/revoke") => token::revoke(ctx, state),
         (_, "/oauth/token" | "/oauth/revoke") => SandboxResponse::method_not_allowed("POST"),
-        (_, p) if Some(p) == ctx.twin.subscriptions_path() => match method {
-            "POST" => push::subscribe(ctx, state),
-            _ => SandboxResponse::method_not_allowed("POST"),
-        },
-        _ => match ctx.twin.data_endpoint(path) {
-            Some(endpoint) if method == "GET" => http::settle(data::serve(ctx, state, endpoint)),
-            Some(_) => SandboxResponse::method_not_allowed("GET"),
-            None => SandboxResponse::not_found(&http::truncate(path, 100)),
-        },
+        _ => {
+            if let Some(callback) = ctx.twin.subscription(method, path, &ctx.params) {
+                return match callback {
+                    Ok(url) => push::subscribe(ctx, state, &url),
+                    Err(e) => data::bad_param(e),
+                };
+            }
+            match ctx.twin.data_endpoint(path, &ctx.params) {
+                Some(endpoint) if method == endpoint.method => {
+                    http::settle(data::serve(ctx, state, endpoint))
+                }
+                Some(endpoint) => SandboxResponse::method_not_allowed(endpoint.method),
+                None => SandboxResponse::not_found(&http::truncate(path, 100)),
+            }
+        }
     }
 }

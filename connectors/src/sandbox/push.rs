@@ -8,7 +8,7 @@
 //! format. Subscribing needs the member's bearer token; the same subscription
 //! twice is one subscription.
 
-use super::http::{credentials, parse_form, settle, single, Answer};
+use super::http::{credentials, settle, Answer};
 use super::state::{after, State, Subscription};
 use super::twin::Twin;
 use super::{Ctx, Outbound, SandboxRequest, SandboxResponse};
@@ -20,12 +20,12 @@ use serde_json::json;
 /// More subscriptions than this is a test that never cleans up.
 const MAX_SUBSCRIPTIONS: usize = 100_000;
 
-/// `POST {subscriptions path}`: form field `callback_url`, bearer token.
-pub(crate) fn subscribe(ctx: &mut Ctx<'_>, state: &mut State) -> SandboxResponse {
-    settle(subscribe_inner(ctx, state))
+/// A subscription request (the twin found `callback` in it), bearer token.
+pub(crate) fn subscribe(ctx: &mut Ctx<'_>, state: &mut State, callback: &str) -> SandboxResponse {
+    settle(subscribe_inner(ctx, state, callback))
 }
 
-fn subscribe_inner(ctx: &mut Ctx<'_>, state: &mut State) -> Answer {
+fn subscribe_inner(ctx: &mut Ctx<'_>, state: &mut State, callback: &str) -> Answer {
     let vendor = ctx.twin.vendor();
     let token = credentials(ctx.req, "bearer")
         .ok_or_else(|| SandboxResponse::error(401, "invalid_token", "missing bearer token"))?;
@@ -34,10 +34,6 @@ fn subscribe_inner(ctx: &mut Ctx<'_>, state: &mut State) -> Answer {
         .map_err(|_| SandboxResponse::error(401, "invalid_token", "unknown, revoked or expired"))?;
     let (client_id, user) = (grant.client_id.clone(), grant.user.clone());
     ctx.note.sandbox_user = Some(user.clone());
-    let form = parse_form(ctx.req.body).map_err(|p| bad(&p))?;
-    let callback = single(&form, "callback_url")
-        .map_err(|p| bad(&p))?
-        .ok_or_else(|| bad("callback_url: missing"))?;
     let parsed = url::Url::parse(callback).map_err(|_| bad("callback_url: not a URL"))?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
         return Err(bad("callback_url: not an absolute http(s) URL"));
@@ -58,10 +54,8 @@ fn subscribe_inner(ctx: &mut Ctx<'_>, state: &mut State) -> Answer {
         }
         state.subscriptions.push(subscription);
     }
-    Ok(SandboxResponse::json(
-        201,
-        &json!({"callback_url": callback, "status": "subscribed"}),
-    ))
+    let (status, body) = ctx.twin.subscribed(callback);
+    Ok(SandboxResponse::json(status, &body))
 }
 
 fn bad(problem: &str) -> SandboxResponse {
@@ -131,12 +125,13 @@ pub(crate) fn control(
         };
         let secret = spec.forge_secret.as_deref().unwrap_or(&grant.client_secret);
         let refs: Vec<&str> = types.iter().map(String::as_str).collect();
-        let (headers, body) = twin.notification(&sub.user, &refs, window, secret, signed_at);
-        outbound.push(Outbound {
-            url: sub.callback_url.clone(),
-            headers,
-            body,
-        });
+        for (headers, body) in twin.notification(&sub.user, &refs, window, secret, signed_at) {
+            outbound.push(Outbound {
+                url: sub.callback_url.clone(),
+                headers,
+                body,
+            });
+        }
     }
     let mut answer = SandboxResponse::json(200, &json!({"pushes": outbound.len()}));
     answer.outbound = outbound;

@@ -28,6 +28,11 @@ pub(crate) fn exchange(ctx: &mut Ctx<'_>, state: &mut State) -> SandboxResponse 
 
 fn exchange_inner(ctx: &mut Ctx<'_>, state: &mut State) -> Answer {
     let form = parse_form(ctx.req.body).map_err(|p| invalid_request(&p))?;
+    if ctx.twin.style() == super::twin::Style::WithingsEnvelope
+        && single(&form, "action").ok().flatten() != Some("requesttoken")
+    {
+        return Err(invalid_request("action: must be requesttoken"));
+    }
     let grant_type = field(&form, "grant_type")?;
     ctx.note.grant_type = grant_type.map(|g| match g {
         "authorization_code" | "refresh_token" => g.to_owned(),
@@ -169,14 +174,16 @@ fn tokens(ctx: &Ctx<'_>, state: &mut State, grant: GrantId) -> SandboxResponse {
         .get(&grant)
         .map(|g| (g.scopes.join(" "), g.user.clone()))
         .unwrap_or_default();
-    let body = json!({
+    let mut body = json!({
         "access_token": issued.access_token,
         "token_type": "Bearer",
         "expires_in": ttl,
         "refresh_token": issued.refresh_token,
         "scope": scope,
-        "user_id": user,
     });
+    if let (Some(field), Some(map)) = (ctx.twin.token_user_field(), body.as_object_mut()) {
+        map.insert(field.to_owned(), json!(user));
+    }
     SandboxResponse::json(200, &body)
         .with_header("cache-control", "no-store")
         .with_header("pragma", "no-cache")

@@ -15,11 +15,24 @@ pub(crate) struct ScopeInfo {
     pub description: &'static str,
 }
 
-/// A data endpoint: the data type it serves and the scope it needs.
+/// A data endpoint: the data type it serves, the scope it needs (`None`: any
+/// grant), and the method it answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct DataEndpoint {
     pub data_type: &'static str,
-    pub scope: &'static str,
+    pub scope: Option<&'static str>,
+    pub method: &'static str,
+}
+
+/// How a vendor answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Style {
+    /// HTTP statuses and OAuth error bodies (RFC 6749).
+    Rest,
+    /// Withings: every answer but the authorization page is HTTP 200 with
+    /// `{"status": 0, "body": …}`, an error a non-zero `status`; the token
+    /// endpoint wants `action=requesttoken`.
+    WithingsEnvelope,
 }
 
 /// Why a data request cannot be answered.
@@ -42,17 +55,47 @@ pub(crate) trait Twin: Sync {
     /// Every scope a client may request, in the order the consent page lists them.
     fn scopes(&self) -> &'static [ScopeInfo];
 
-    /// The data endpoint at `path`, if there is one.
-    fn data_endpoint(&self, path: &str) -> Option<DataEndpoint>;
+    /// The data endpoint at `path` (with `params`, the query and form fields: some
+    /// vendors name the action in a parameter), if there is one.
+    fn data_endpoint(&self, path: &str, params: &[(String, String)]) -> Option<DataEndpoint>;
+
+    /// How the vendor answers.
+    fn style(&self) -> Style {
+        Style::Rest
+    }
+
+    /// The token response's field for the vendor's account id (`None`: the vendor
+    /// does not put it there).
+    fn token_user_field(&self) -> Option<&'static str> {
+        Some("user_id")
+    }
 
     /// The data types it serves.
     fn data_types(&self) -> &'static [&'static str];
 
-    /// Where clients subscribe to notifications, if the vendor sends any.
-    fn subscriptions_path(&self) -> Option<&'static str>;
+    /// Whether `method` `path` with `params` is a request to subscribe the
+    /// member's account to notifications: then the callback URL it names (or why
+    /// the request is wrong).
+    fn subscription(
+        &self,
+        method: &str,
+        path: &str,
+        params: &[(String, String)],
+    ) -> Option<Result<String, DataError>> {
+        let _ = (method, path, params);
+        None
+    }
 
-    /// The headers and body of a notification of `user`'s new data of
-    /// `data_types` in `window`, signed with `secret` as at `at`.
+    /// The status and JSON body answering a subscription.
+    fn subscribed(&self, callback_url: &str) -> (u16, serde_json::Value) {
+        (
+            201,
+            serde_json::json!({"callback_url": callback_url, "status": "subscribed"}),
+        )
+    }
+
+    /// The notifications (headers, body) of `user`'s new data of `data_types` in
+    /// `window`, signed with `secret` as at `at`.
     fn notification(
         &self,
         user: &str,
@@ -60,7 +103,7 @@ pub(crate) trait Twin: Sync {
         window: crate::TimeWindow,
         secret: &str,
         at: DateTime<Utc>,
-    ) -> (Vec<(String, String)>, Vec<u8>);
+    ) -> Vec<(Vec<(String, String)>, Vec<u8>)>;
 
     /// The body of a successful data answer for `user`.
     fn data(

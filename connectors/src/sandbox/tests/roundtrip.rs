@@ -104,8 +104,10 @@ fn the_connector_manifest_matches_the_sandbox_twin() {
     let demo = Demo::new(BASE);
     let twin = crate::sandbox::twin::find("demo").unwrap();
     for spec in &demo.manifest().data_types {
-        let endpoint = twin.data_endpoint(&format!("/api/v1/{}", spec.id)).unwrap();
-        assert_eq!(spec.scopes, [endpoint.scope]);
+        let endpoint = twin
+            .data_endpoint(&format!("/api/v1/{}", spec.id), &[])
+            .unwrap();
+        assert_eq!(spec.scopes, [endpoint.scope.unwrap()]);
     }
     let scopes: Vec<&str> = twin.scopes().iter().map(|s| s.name).collect();
     assert_eq!(scopes, ["activity", "heartrate", "body"]);
