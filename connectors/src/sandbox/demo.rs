@@ -81,7 +81,7 @@ impl Twin for DemoTwin {
         window: crate::TimeWindow,
         secret: &str,
         at: DateTime<Utc>,
-    ) -> Vec<(Vec<(String, String)>, Vec<u8>)> {
+    ) -> Vec<super::twin::Notification> {
         let body = crate::demo::push::body(user, data_types, window);
         let signature = crate::push::sign(secret.as_bytes(), at.timestamp(), &body);
         let headers = vec![

@@ -24,6 +24,9 @@ pub(crate) struct DataEndpoint {
     pub method: &'static str,
 }
 
+/// One notification: its headers (lower-case names) and body.
+pub(crate) type Notification = (Vec<(String, String)>, Vec<u8>);
+
 /// How a vendor answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Style {
@@ -103,7 +106,7 @@ pub(crate) trait Twin: Sync {
         window: crate::TimeWindow,
         secret: &str,
         at: DateTime<Utc>,
-    ) -> Vec<(Vec<(String, String)>, Vec<u8>)>;
+    ) -> Vec<Notification>;
 
     /// The body of a successful data answer for `user`.
     fn data(
