@@ -33,8 +33,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::resource("/vendor-hooks/{vendor}")
             .app_data(web::PayloadConfig::new(BODY_LIMIT))
             .route(web::post().to(receive))
+            // Withings checks a callback URL with HEAD before subscribing it.
+            .route(web::head().to(HttpResponse::Ok))
             .default_service(web::to(|| {
-                crate::http::error::method_not_allowed(&["post"])
+                crate::http::error::method_not_allowed(&["post", "head"])
             })),
     );
 }

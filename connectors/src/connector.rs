@@ -259,6 +259,24 @@ pub trait Connector: Send + Sync {
         Vec::new()
     }
 
+    /// For vendors whose token response does not name the member's account (Oura,
+    /// Garmin): the request, sent with the member's token, whose answer does. The
+    /// hub needs the id to match notifications to connections.
+    fn account_request(&self) -> Option<HttpRequest> {
+        None
+    }
+
+    /// The account id in the answer to [`Connector::account_request`].
+    fn parse_account(&self, body: &[u8]) -> Result<String, ParseError> {
+        let _ = body;
+        Err(ParseError {
+            vendor: self.manifest().vendor.to_owned(),
+            data_type: String::new(),
+            path: "$".to_owned(),
+            problem: "this vendor names the account in its token response".to_owned(),
+        })
+    }
+
     /// Check that a notification (its lower-case headers and exact body) was signed
     /// by the vendor with `secret`, the vendor app's client secret.
     fn verify_push(
@@ -281,5 +299,24 @@ pub trait Connector: Send + Sync {
             path: "$".to_owned(),
             problem: "this vendor does not push".to_owned(),
         })
+    }
+}
+
+/// The string (or number) at top-level `field` of a JSON object: the account id in
+/// a vendor's "who am I" answer.
+pub fn account_field(vendor: &str, body: &[u8], field: &str) -> Result<String, ParseError> {
+    let err = |problem: &str| ParseError {
+        vendor: vendor.to_owned(),
+        data_type: String::new(),
+        path: field.to_owned(),
+        problem: problem.to_owned(),
+    };
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|_| err("the answer is not JSON"))?;
+    match value.get(field) {
+        Some(serde_json::Value::String(s)) if !s.is_empty() && s.len() <= 256 => Ok(s.clone()),
+        Some(serde_json::Value::Number(n)) => Ok(n.to_string()),
+        Some(_) => Err(err("not a non-empty string")),
+        None => Err(err("missing")),
     }
 }

@@ -305,6 +305,19 @@ impl Connector for Garmin {
         &self.manifest
     }
 
+    fn account_request(&self) -> Option<HttpRequest> {
+        Some(HttpRequest {
+            method: "GET",
+            url: format!("{}/user/id", self.manifest.api_base_url),
+            query: Vec::new(),
+            form: Vec::new(),
+        })
+    }
+
+    fn parse_account(&self, body: &[u8]) -> Result<String, ParseError> {
+        crate::connector::account_field(VENDOR, body, "userId")
+    }
+
     fn chunk_cursor(
         &self,
         data_type: &DataType,

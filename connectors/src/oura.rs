@@ -269,6 +269,22 @@ impl Connector for Oura {
         &self.manifest
     }
 
+    fn account_request(&self) -> Option<HttpRequest> {
+        Some(HttpRequest {
+            method: "GET",
+            url: format!(
+                "{}/v2/usercollection/personal_info",
+                self.manifest.api_base_url
+            ),
+            query: Vec::new(),
+            form: Vec::new(),
+        })
+    }
+
+    fn parse_account(&self, body: &[u8]) -> Result<String, ParseError> {
+        crate::connector::account_field(VENDOR, body, "id")
+    }
+
     fn build_request(
         &self,
         data_type: &DataType,

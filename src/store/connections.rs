@@ -189,6 +189,24 @@ fn vendor_user_hash(ring: &KeyRing, vendor: &str, vendor_user: &str) -> Vec<u8> 
     .to_vec()
 }
 
+/// Record the vendor's id of the connection's account (for vendors that name it
+/// only when asked, after the token exchange): kept as a keyed hash only.
+pub fn set_vendor_user(
+    conn: &mut AnyConnection,
+    ring: &KeyRing,
+    connection: &Connection,
+    vendor_user: &str,
+) -> Result<(), StoreError> {
+    diesel::update(connections::table.find(&connection.id))
+        .set(connections::vendor_user_hash.eq(vendor_user_hash(
+            ring,
+            &connection.vendor,
+            vendor_user,
+        )))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// The connections (of any portal) to `vendor`'s account `vendor_user`.
 pub fn by_vendor_user(
     conn: &mut AnyConnection,

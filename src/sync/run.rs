@@ -621,6 +621,42 @@ async fn subscribe(ctx: &SyncContext, job: &Job) -> Result<Done, JobError> {
         vendor_app: connection.vendor_app_id.as_deref(),
         connection: &connection.id,
     };
+    // Vendors whose token answer does not name the account are asked which it is,
+    // so their notifications find this connection.
+    if let Some(request) = connector.account_request() {
+        let mut answer = None;
+        for refresh in [false, true] {
+            let token = access_token(ctx, &id, refresh).await?;
+            let sent = call(
+                ctx,
+                &key,
+                connector.as_ref(),
+                &request,
+                &token,
+                "the account id",
+            );
+            if let Some(body) = sent.await? {
+                answer = Some(body);
+                break;
+            }
+        }
+        let Some(body) = answer else {
+            return Err(JobError::Retry(format!(
+                "{vendor} refused a fresh token (401) for the account id"
+            )));
+        };
+        let account = connector.parse_account(&body).map_err(|e| {
+            JobError::Fatal(
+                format!("{vendor} account answer does not parse at {}", e.path),
+                sync_state::ERROR,
+            )
+        })?;
+        let (ring, c) = (ctx.ring.clone(), connection.clone());
+        blocking(ctx, move |conn| {
+            Ok(connections::set_vendor_user(conn, &ring, &c, &account)?)
+        })
+        .await?;
+    }
     'requests: for request in &requests {
         for refresh in [false, true] {
             let token = access_token(ctx, &id, refresh).await?;

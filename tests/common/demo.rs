@@ -54,6 +54,26 @@ pub fn connect_alice(hub: &Hub, key: &str) {
 /// (the sandbox's default user when `None`): the consent page, then the sandbox's
 /// authorization page.
 pub fn connect_member(hub: &Hub, key: &str, user_key: &str, sandbox_user: Option<&str>) {
+    connect_vendor(
+        hub,
+        key,
+        user_key,
+        "demo",
+        &["steps", "heart_rate"],
+        sandbox_user,
+    );
+}
+
+/// Create a member and connect it to `vendor` with `data_types` through the consent
+/// page and the sandbox's authorization page (every scope it offers left ticked).
+pub fn connect_vendor(
+    hub: &Hub,
+    key: &str,
+    user_key: &str,
+    vendor: &str,
+    data_types: &[&str],
+    sandbox_user: Option<&str>,
+) {
     let api = Api::new(hub, Some(key));
     assert_eq!(
         api.call("POST", "/v1/members", Some(json!({"user_key": user_key})))
@@ -76,11 +96,13 @@ pub fn connect_member(hub: &Hub, key: &str, user_key: &str, sandbox_user: Option
     let go = b.submit(
         &hub.url("/connect"),
         &page,
-        "/connect/demo/authorize",
-        Some(("data_type", &["steps", "heart_rate"])),
+        &format!("/connect/{vendor}/authorize"),
+        Some(("data_type", data_types)),
         None,
     );
-    let authorize = go.location.unwrap();
+    let authorize = go
+        .location
+        .unwrap_or_else(|| panic!("no redirect: {}", go.body));
     let approve = b.get(&authorize);
     let user = sandbox_user.map(|u| [u]);
     let back = b.submit(
@@ -90,7 +112,10 @@ pub fn connect_member(hub: &Hub, key: &str, user_key: &str, sandbox_user: Option
         user.as_ref().map(|u| ("sandbox_user", &u[..])),
         Some(("decision", "approve")),
     );
-    let done = b.get(&back.location.unwrap());
+    let back = back
+        .location
+        .unwrap_or_else(|| panic!("not approved: {}", back.body));
+    let done = b.get(&back);
     assert_eq!(done.status, 303, "{}", done.body);
 }
 
