@@ -28,6 +28,7 @@ mod push;
 mod state;
 mod token;
 mod twin;
+mod withings;
 
 #[cfg(test)]
 mod tests;

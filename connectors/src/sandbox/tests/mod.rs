@@ -8,6 +8,7 @@ mod oauth;
 mod push;
 mod robustness;
 mod roundtrip;
+mod withings;
 
 use super::{Sandbox, SandboxConfig, SandboxRequest, SandboxResponse};
 use base64::Engine as _;
