@@ -7,6 +7,7 @@
 //! entry in [`TWINS`].
 
 use super::demo::DemoTwin;
+use super::garmin::GarminTwin;
 use chrono::{DateTime, Utc};
 
 /// A scope a member can grant, as the consent page shows it.
@@ -26,6 +27,17 @@ pub(crate) struct DataEndpoint {
 
 /// One notification: its headers (lower-case names) and body.
 pub(crate) type Notification = (Vec<(String, String)>, Vec<u8>);
+
+/// An event in a member's account that a vendor notifies apps of
+/// (`POST /_control/push` with `"event"`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum AccountEvent {
+    /// The member disconnected the app at the vendor.
+    Deregistration,
+    /// The member changed what they share; these permissions (the vendor's names)
+    /// remain.
+    Permissions(Vec<String>),
+}
 
 /// How a vendor answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,6 +120,34 @@ pub(crate) trait Twin: Sync {
         at: DateTime<Utc>,
     ) -> Vec<Notification>;
 
+    /// The notification telling of `event` in `user`'s account, as at `at`; `None`:
+    /// the vendor sends no such notification.
+    fn account_notification(
+        &self,
+        user: &str,
+        event: &AccountEvent,
+        at: DateTime<Utc>,
+    ) -> Option<Notification> {
+        let _ = (user, event, at);
+        None
+    }
+
+    /// Whether `endpoint` answers later, by push (Garmin's backfill): then the
+    /// notifications carrying `user`'s data for the request's `params` (or why the
+    /// request is wrong), which go to the push endpoint configured for the vendor
+    /// (`POST /_control/endpoint`) after a `202` with an empty body. `None`: an
+    /// ordinary data endpoint, answered by [`Twin::data`].
+    fn deferred(
+        &self,
+        endpoint: DataEndpoint,
+        user: &str,
+        params: &[(String, String)],
+        now: DateTime<Utc>,
+    ) -> Option<Result<Vec<Notification>, DataError>> {
+        let _ = (endpoint, user, params, now);
+        None
+    }
+
     /// The body of a successful data answer for `user`.
     fn data(
         &self,
@@ -119,12 +159,13 @@ pub(crate) trait Twin: Sync {
 }
 
 static DEMO: DemoTwin = DemoTwin;
+static GARMIN: GarminTwin = GarminTwin;
 
 /// Every simulated vendor.
-static TWINS: [&dyn Twin; 1] = [&DEMO];
+static TWINS: [&dyn Twin; 2] = [&DEMO, &GARMIN];
 
 /// Their ids, in the same order.
-pub(crate) static VENDORS: [&str; 1] = ["demo"];
+pub(crate) static VENDORS: [&str; 2] = ["demo", "garmin"];
 
 pub(crate) fn find(vendor: &str) -> Option<&'static dyn Twin> {
     TWINS.iter().copied().find(|t| t.vendor() == vendor)
