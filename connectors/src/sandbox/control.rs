@@ -32,6 +32,7 @@ pub(crate) fn handle(
         ("/_control/calls", _) => SandboxResponse::method_not_allowed("GET, DELETE"),
         ("/_control/push", "POST") => super::push::control(twin, req, state, now),
         ("/_control/push", _) => SandboxResponse::method_not_allowed("POST"),
+        ("/_control/endpoint", _) => super::push::endpoint(twin, req, state),
         (path, _) => SandboxResponse::not_found(path),
     }
 }

@@ -3,13 +3,19 @@
 //!
 //! Policy: checks run in the order a vendor runs them: the token (401), its scope
 //! (403), then injected faults (429, 500, delay), then the query (400). Data is
-//! produced for the user the token was granted by, and never past `now`.
+//! produced for the user the token was granted by, and never past `now`. An
+//! endpoint the twin answers later by push ([`Twin::deferred`], Garmin's backfill)
+//! answers `202` with an empty body and carries the pushes as outbound requests
+//! to the vendor's configured push endpoint; with none configured nothing is sent,
+//! as at a vendor where the app set no endpoint.
+//!
+//! [`Twin::deferred`]: super::twin::Twin::deferred
 
 use super::faults::{self, Endpoint};
 use super::http::{credentials, Answer};
 use super::state::{State, TokenProblem};
 use super::twin::{DataEndpoint, DataError};
-use super::{Ctx, SandboxResponse};
+use super::{Ctx, Outbound, SandboxResponse};
 
 /// `GET` of a data endpoint.
 pub(crate) fn serve(ctx: &mut Ctx<'_>, state: &mut State, endpoint: DataEndpoint) -> Answer {
@@ -32,6 +38,27 @@ pub(crate) fn serve(ctx: &mut Ctx<'_>, state: &mut State, endpoint: DataEndpoint
         );
     }
     let delay = faults::due(ctx, state, Endpoint::Data, Some(&user))?;
+    if let Some(pushes) = ctx.twin.deferred(endpoint, &user, &ctx.params, ctx.now) {
+        let pushes = pushes.map_err(bad_param)?;
+        let url = state.push_endpoints.get(ctx.twin.vendor());
+        let outbound = url.map_or_else(Vec::new, |url| {
+            pushes
+                .into_iter()
+                .map(|(headers, body)| Outbound {
+                    url: url.clone(),
+                    headers,
+                    body,
+                })
+                .collect()
+        });
+        return Ok(SandboxResponse {
+            status: 202,
+            headers: Vec::new(),
+            body: Vec::new(),
+            delay,
+            outbound,
+        });
+    }
     let body = ctx
         .twin
         .data(endpoint, &user, &ctx.params, ctx.now)

@@ -13,7 +13,8 @@
 //! Endpoints, per vendor: `GET|POST /oauth/authorize`, `POST /oauth/token`,
 //! `POST /oauth/revoke`, the vendor's data endpoints (demo: `GET /api/v1/{type}`),
 //! its subscription endpoint for notifications (demo: `POST /api/v1/subscriptions`),
-//! and `/_control/faults`, `/_control/calls` and `/_control/push` for tests.
+//! and `/_control/faults`, `/_control/calls`, `/_control/push` and
+//! `/_control/endpoint` (an app-level push endpoint, Garmin's) for tests.
 
 mod authorize;
 mod calls;
@@ -21,6 +22,7 @@ mod control;
 mod data;
 mod demo;
 mod faults;
+mod garmin;
 mod http;
 mod pages;
 mod person;

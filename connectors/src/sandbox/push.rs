@@ -6,11 +6,16 @@
 //! notification goes to every subscription of the user whose client still holds a
 //! grant, signed with the secret that client redeemed its code with, in the twin's
 //! format. Subscribing needs the member's bearer token; the same subscription
-//! twice is one subscription.
+//! twice is one subscription. A vendor without per-member subscriptions (Garmin)
+//! pushes to the one endpoint the app configured (`POST /_control/endpoint`): a
+//! user holding a grant of the vendor is notified there once, with the secret of
+//! their oldest grant. `"event"` sends an account event instead of data
+//! (`deregistration`, which also revokes the user's grants of the vendor, as a
+//! member disconnecting at the vendor does; `permissions`), where the twin has it.
 
 use super::http::{credentials, settle, Answer};
 use super::state::{after, State, Subscription};
-use super::twin::Twin;
+use super::twin::{AccountEvent, Twin};
 use super::{Ctx, Outbound, SandboxRequest, SandboxResponse};
 use crate::TimeWindow;
 use chrono::{DateTime, Utc};
@@ -82,19 +87,44 @@ struct PushSpec {
     /// Sign as if at this many seconds from now (to test a replayed push).
     #[serde(default)]
     shift_secs: Option<i64>,
+    /// An account event instead of data: `deregistration` or `permissions`.
+    #[serde(default)]
+    event: Option<String>,
+    /// With `"event": "permissions"`: the permissions that remain.
+    #[serde(default)]
+    permissions: Option<Vec<String>>,
 }
 
-/// `POST /_control/push`: notify every subscription of `user`.
+/// `POST /_control/push`: notify every subscription of `user`, and the vendor's
+/// configured endpoint when `user` holds a grant.
 pub(crate) fn control(
     twin: &dyn Twin,
     req: &SandboxRequest<'_>,
-    state: &State,
+    state: &mut State,
     now: DateTime<Utc>,
 ) -> SandboxResponse {
     let spec: PushSpec = match serde_json::from_slice(req.body) {
         Ok(s) => s,
         Err(e) => return bad(&format!("not a push: {e}")),
     };
+    let event = match (spec.event.as_deref(), spec.permissions) {
+        (None, None) => None,
+        (Some("deregistration"), None) => Some(AccountEvent::Deregistration),
+        (Some("permissions"), Some(p)) => Some(AccountEvent::Permissions(p)),
+        (Some("permissions"), None) => return bad("permissions: missing"),
+        (None | Some("deregistration"), Some(_)) => {
+            return bad("permissions: only with \"event\": \"permissions\"")
+        }
+        (Some(_), _) => return bad("event: not deregistration or permissions"),
+    };
+    if let Some(event) = &event {
+        if twin.account_notification(&spec.user, event, now).is_none() {
+            return bad(&format!(
+                "event: {} sends no such notification",
+                twin.vendor()
+            ));
+        }
+    }
     let types: Vec<String> = spec
         .data_types
         .unwrap_or_else(|| twin.data_types().iter().map(|t| (*t).to_owned()).collect());
@@ -114,26 +144,87 @@ pub(crate) fn control(
     }
     let window = TimeWindow { start, end };
     let signed_at = after(now, spec.shift_secs.unwrap_or(0));
-    let mut outbound = Vec::new();
-    for sub in state
+    // Where to, signed with which secret: the subscriptions whose client still
+    // holds a grant, then the configured endpoint if the user holds any grant.
+    let vendor = twin.vendor();
+    let mut targets: Vec<(String, String)> = state
         .subscriptions
         .iter()
-        .filter(|s| s.vendor == twin.vendor() && s.user == spec.user)
-    {
-        let Some(grant) = state.grant_for(sub.vendor, &sub.client_id, &sub.user) else {
-            continue;
+        .filter(|s| s.vendor == vendor && s.user == spec.user)
+        .filter_map(|s| {
+            let grant = state.grant_for(s.vendor, &s.client_id, &s.user)?;
+            Some((s.callback_url.clone(), grant.client_secret.clone()))
+        })
+        .collect();
+    let grants = state.grants_of(vendor, Some(&spec.user));
+    if let (Some(url), Some(grant)) = (
+        state.push_endpoints.get(vendor),
+        grants.iter().min().and_then(|id| state.grants.get(id)),
+    ) {
+        targets.push((url.clone(), grant.client_secret.clone()));
+    }
+    let mut outbound = Vec::new();
+    let refs: Vec<&str> = types.iter().map(String::as_str).collect();
+    for (url, secret) in targets {
+        let secret = spec.forge_secret.as_deref().unwrap_or(&secret);
+        let notifications = match &event {
+            Some(event) => twin
+                .account_notification(&spec.user, event, signed_at)
+                .into_iter()
+                .collect(),
+            None => twin.notification(&spec.user, &refs, window, secret, signed_at),
         };
-        let secret = spec.forge_secret.as_deref().unwrap_or(&grant.client_secret);
-        let refs: Vec<&str> = types.iter().map(String::as_str).collect();
-        for (headers, body) in twin.notification(&sub.user, &refs, window, secret, signed_at) {
+        for (headers, body) in notifications {
             outbound.push(Outbound {
-                url: sub.callback_url.clone(),
+                url: url.clone(),
                 headers,
                 body,
             });
         }
     }
+    if event == Some(AccountEvent::Deregistration) {
+        grants.into_iter().for_each(|g| state.revoke_grant(g));
+    }
     let mut answer = SandboxResponse::json(200, &json!({"pushes": outbound.len()}));
     answer.outbound = outbound;
     answer
+}
+
+/// The body of `POST /_control/endpoint`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EndpointSpec {
+    url: String,
+}
+
+/// `/_control/endpoint`: `POST {"url": …}` sets the one URL the app configured at
+/// the vendor for all its members' notifications, `GET` shows it, `DELETE`
+/// forgets it.
+pub(crate) fn endpoint(
+    twin: &dyn Twin,
+    req: &SandboxRequest<'_>,
+    state: &mut State,
+) -> SandboxResponse {
+    let vendor = twin.vendor();
+    match req.method {
+        "POST" => {
+            let spec: EndpointSpec = match serde_json::from_slice(req.body) {
+                Ok(s) => s,
+                Err(e) => return bad(&format!("not an endpoint: {e}")),
+            };
+            let absolute = url::Url::parse(&spec.url)
+                .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
+            if !absolute || spec.url.len() > 2048 {
+                return bad("url: not an absolute http(s) URL");
+            }
+            state.push_endpoints.insert(vendor, spec.url.clone());
+            SandboxResponse::json(200, &json!({"url": spec.url}))
+        }
+        "GET" => SandboxResponse::json(200, &json!({"url": state.push_endpoints.get(vendor)})),
+        "DELETE" => {
+            state.push_endpoints.remove(vendor);
+            SandboxResponse::json(200, &json!({"ok": true}))
+        }
+        _ => SandboxResponse::method_not_allowed("GET, POST, DELETE"),
+    }
 }

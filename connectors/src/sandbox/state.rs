@@ -80,6 +80,10 @@ pub(crate) struct State {
     pub faults: Vec<Fault>,
     pub calls: VecDeque<Call>,
     pub subscriptions: Vec<Subscription>,
+    /// Per vendor, the one URL the app configured for all its members'
+    /// notifications (Garmin's Endpoint Configuration Tool), set with
+    /// `POST /_control/endpoint`.
+    pub push_endpoints: HashMap<&'static str, String>,
     next_grant: GrantId,
 }
 

@@ -8,6 +8,7 @@
 
 use super::demo::DemoTwin;
 use super::withings::WithingsTwin;
+use super::garmin::GarminTwin;
 use chrono::{DateTime, Utc};
 
 /// A scope a member can grant, as the consent page shows it.
@@ -27,6 +28,17 @@ pub(crate) struct DataEndpoint {
 
 /// One notification: its headers (lower-case names) and body.
 pub(crate) type Notification = (Vec<(String, String)>, Vec<u8>);
+
+/// An event in a member's account that a vendor notifies apps of
+/// (`POST /_control/push` with `"event"`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum AccountEvent {
+    /// The member disconnected the app at the vendor.
+    Deregistration,
+    /// The member changed what they share; these permissions (the vendor's names)
+    /// remain.
+    Permissions(Vec<String>),
+}
 
 /// How a vendor answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,6 +121,34 @@ pub(crate) trait Twin: Sync {
         at: DateTime<Utc>,
     ) -> Vec<Notification>;
 
+    /// The notification telling of `event` in `user`'s account, as at `at`; `None`:
+    /// the vendor sends no such notification.
+    fn account_notification(
+        &self,
+        user: &str,
+        event: &AccountEvent,
+        at: DateTime<Utc>,
+    ) -> Option<Notification> {
+        let _ = (user, event, at);
+        None
+    }
+
+    /// Whether `endpoint` answers later, by push (Garmin's backfill): then the
+    /// notifications carrying `user`'s data for the request's `params` (or why the
+    /// request is wrong), which go to the push endpoint configured for the vendor
+    /// (`POST /_control/endpoint`) after a `202` with an empty body. `None`: an
+    /// ordinary data endpoint, answered by [`Twin::data`].
+    fn deferred(
+        &self,
+        endpoint: DataEndpoint,
+        user: &str,
+        params: &[(String, String)],
+        now: DateTime<Utc>,
+    ) -> Option<Result<Vec<Notification>, DataError>> {
+        let _ = (endpoint, user, params, now);
+        None
+    }
+
     /// The body of a successful data answer for `user`.
     fn data(
         &self,
@@ -121,12 +161,13 @@ pub(crate) trait Twin: Sync {
 
 static DEMO: DemoTwin = DemoTwin;
 static WITHINGS: WithingsTwin = WithingsTwin;
+static GARMIN: GarminTwin = GarminTwin;
 
 /// Every simulated vendor.
-static TWINS: [&dyn Twin; 2] = [&DEMO, &WITHINGS];
+static TWINS: [&dyn Twin; 3] = [&DEMO, &WITHINGS, &GARMIN];
 
 /// Their ids, in the same order.
-pub(crate) static VENDORS: [&str; 2] = ["demo", "withings"];
+pub(crate) static VENDORS: [&str; 3] = ["demo", "withings", "garmin"];
 
 pub(crate) fn find(vendor: &str) -> Option<&'static dyn Twin> {
     TWINS.iter().copied().find(|t| t.vendor() == vendor)

@@ -4,6 +4,7 @@
 
 mod data;
 mod faults;
+mod garmin;
 mod oauth;
 mod push;
 mod robustness;
