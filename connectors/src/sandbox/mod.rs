@@ -12,7 +12,8 @@
 //!
 //! Endpoints, per vendor: `GET|POST /oauth/authorize`, `POST /oauth/token`,
 //! `POST /oauth/revoke`, the vendor's data endpoints (demo: `GET /api/v1/{type}`),
-//! its subscription endpoint for notifications (demo: `POST /api/v1/subscriptions`),
+//! its subscription endpoint for notifications (demo: `POST /api/v1/subscriptions`;
+//! Oura's app-level `/v2/webhook/subscription`),
 //! and `/_control/faults`, `/_control/calls` and `/_control/push` for tests.
 
 mod authorize;
@@ -22,6 +23,7 @@ mod data;
 mod demo;
 mod faults;
 mod http;
+mod oura;
 mod pages;
 mod person;
 mod push;
@@ -219,6 +221,9 @@ impl Sandbox {
 }
 
 fn route(ctx: &mut Ctx<'_>, state: &mut State) -> SandboxResponse {
+    if let Some(answer) = ctx.twin.app_request(ctx, state) {
+        return answer;
+    }
     let (method, path) = (ctx.req.method, ctx.req.path);
     match (method, path) {
         ("GET", "/oauth/authorize") => authorize::page(ctx),

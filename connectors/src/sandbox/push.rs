@@ -6,7 +6,10 @@
 //! notification goes to every subscription of the user whose client still holds a
 //! grant, signed with the secret that client redeemed its code with, in the twin's
 //! format. Subscribing needs the member's bearer token; the same subscription
-//! twice is one subscription.
+//! twice is one subscription. Where subscriptions belong to the vendor APP (Oura:
+//! `State::app_subscriptions`, made through the twin's `app_request`), each one
+//! hears of the data types it announces, for every member with a live grant of
+//! that app.
 
 use super::http::{credentials, settle, Answer};
 use super::state::{after, State, Subscription};
@@ -126,6 +129,33 @@ pub(crate) fn control(
         let secret = spec.forge_secret.as_deref().unwrap_or(&grant.client_secret);
         let refs: Vec<&str> = types.iter().map(String::as_str).collect();
         for (headers, body) in twin.notification(&sub.user, &refs, window, secret, signed_at) {
+            outbound.push(Outbound {
+                url: sub.callback_url.clone(),
+                headers,
+                body,
+            });
+        }
+    }
+    // A vendor APP's subscriptions (Oura's) hear of the data types each announces,
+    // for every member with a live grant of that app.
+    for sub in state
+        .app_subscriptions
+        .iter()
+        .filter(|s| s.vendor == twin.vendor() && now < s.expires_at)
+    {
+        let Some(grant) = state.grant_for(sub.vendor, &sub.client_id, &spec.user) else {
+            continue;
+        };
+        let refs: Vec<&str> = types
+            .iter()
+            .map(String::as_str)
+            .filter(|t| sub.announces.contains(t))
+            .collect();
+        if refs.is_empty() {
+            continue;
+        }
+        let secret = spec.forge_secret.as_deref().unwrap_or(&grant.client_secret);
+        for (headers, body) in twin.notification(&spec.user, &refs, window, secret, signed_at) {
             outbound.push(Outbound {
                 url: sub.callback_url.clone(),
                 headers,

@@ -7,6 +7,9 @@
 //! entry in [`TWINS`].
 
 use super::demo::DemoTwin;
+use super::oura::OuraTwin;
+use super::state::State;
+use super::{Ctx, SandboxResponse};
 use chrono::{DateTime, Utc};
 
 /// A scope a member can grant, as the consent page shows it.
@@ -89,6 +92,15 @@ pub(crate) trait Twin: Sync {
         None
     }
 
+    /// A request the vendor's APP makes with its own credentials rather than a
+    /// member's token (Oura's webhook subscriptions, kept in
+    /// `State::app_subscriptions`): its answer, or `None` when it is not one.
+    /// Asked before any other route.
+    fn app_request(&self, ctx: &mut Ctx<'_>, state: &mut State) -> Option<SandboxResponse> {
+        let _ = (ctx, state);
+        None
+    }
+
     /// The status and JSON body answering a subscription.
     fn subscribed(&self, callback_url: &str) -> (u16, serde_json::Value) {
         (
@@ -119,12 +131,13 @@ pub(crate) trait Twin: Sync {
 }
 
 static DEMO: DemoTwin = DemoTwin;
+static OURA: OuraTwin = OuraTwin;
 
 /// Every simulated vendor.
-static TWINS: [&dyn Twin; 1] = [&DEMO];
+static TWINS: [&dyn Twin; 2] = [&DEMO, &OURA];
 
 /// Their ids, in the same order.
-pub(crate) static VENDORS: [&str; 1] = ["demo"];
+pub(crate) static VENDORS: [&str; 2] = ["demo", "oura"];
 
 pub(crate) fn find(vendor: &str) -> Option<&'static dyn Twin> {
     TWINS.iter().copied().find(|t| t.vendor() == vendor)

@@ -5,6 +5,7 @@
 mod data;
 mod faults;
 mod oauth;
+mod oura;
 mod push;
 mod robustness;
 mod roundtrip;
