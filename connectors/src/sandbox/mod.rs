@@ -12,9 +12,10 @@
 //!
 //! Endpoints, per vendor: `GET|POST /oauth/authorize`, `POST /oauth/token`,
 //! `POST /oauth/revoke`, the vendor's data endpoints (demo: `GET /api/v1/{type}`),
-//! its subscription endpoint for notifications (demo: `POST /api/v1/subscriptions`),
-//! and `/_control/faults`, `/_control/calls`, `/_control/push` and
-//! `/_control/endpoint` (an app-level push endpoint, Garmin's) for tests.
+//! its subscription endpoint for notifications (demo: `POST /api/v1/subscriptions`;
+//! Oura's app-level `/v2/webhook/subscription`), and `/_control/faults`,
+//! `/_control/calls`, `/_control/push` and `/_control/endpoint` (an app-level push
+//! endpoint, Garmin's) for tests.
 
 mod authorize;
 mod calls;
@@ -24,6 +25,7 @@ mod demo;
 mod faults;
 mod garmin;
 mod http;
+mod oura;
 mod pages;
 mod person;
 mod push;
@@ -222,6 +224,9 @@ impl Sandbox {
 }
 
 fn route(ctx: &mut Ctx<'_>, state: &mut State) -> SandboxResponse {
+    if let Some(answer) = ctx.twin.app_request(ctx, state) {
+        return answer;
+    }
     let (method, path) = (ctx.req.method, ctx.req.path);
     match (method, path) {
         ("GET", "/oauth/authorize") => authorize::page(ctx),

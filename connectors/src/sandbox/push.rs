@@ -12,6 +12,10 @@
 //! their oldest grant. `"event"` sends an account event instead of data
 //! (`deregistration`, which also revokes the user's grants of the vendor, as a
 //! member disconnecting at the vendor does; `permissions`), where the twin has it.
+//! twice is one subscription. Where subscriptions belong to the vendor APP (Oura:
+//! `State::app_subscriptions`, made through the twin's `app_request`), each one
+//! hears of the data types it announces, for every member with a live grant of
+//! that app.
 
 use super::http::{credentials, settle, Answer};
 use super::state::{after, State, Subscription};
@@ -180,6 +184,35 @@ pub(crate) fn control(
                 headers,
                 body,
             });
+        }
+    }
+    if event.is_none() {
+        // A vendor APP's subscriptions (Oura's) hear of the data types each announces,
+        // for every member with a live grant of that app.
+        for sub in state
+            .app_subscriptions
+            .iter()
+            .filter(|s| s.vendor == twin.vendor() && now < s.expires_at)
+        {
+            let Some(grant) = state.grant_for(sub.vendor, &sub.client_id, &spec.user) else {
+                continue;
+            };
+            let refs: Vec<&str> = types
+                .iter()
+                .map(String::as_str)
+                .filter(|t| sub.announces.contains(t))
+                .collect();
+            if refs.is_empty() {
+                continue;
+            }
+            let secret = spec.forge_secret.as_deref().unwrap_or(&grant.client_secret);
+            for (headers, body) in twin.notification(&spec.user, &refs, window, secret, signed_at) {
+                outbound.push(Outbound {
+                    url: sub.callback_url.clone(),
+                    headers,
+                    body,
+                });
+            }
         }
     }
     if event == Some(AccountEvent::Deregistration) {

@@ -57,6 +57,24 @@ pub(crate) struct Subscription {
     pub callback_url: String,
 }
 
+/// Where a vendor APP (a client, not one member) wants to hear of new data of every
+/// member who granted it (Oura's webhook subscriptions), as the twin's app API
+/// stored it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct AppSubscription {
+    pub vendor: &'static str,
+    pub client_id: String,
+    /// The vendor's id of the subscription.
+    pub id: String,
+    pub callback_url: String,
+    /// What the vendor's API calls the event and the data it is for, as given.
+    pub event_type: String,
+    pub data_type: String,
+    /// The twin's data types it announces (none: the sandbox never sends its event).
+    pub announces: Vec<&'static str>,
+    pub expires_at: DateTime<Utc>,
+}
+
 /// A fresh token pair.
 pub(crate) struct Issued {
     pub access_token: String,
@@ -84,6 +102,9 @@ pub(crate) struct State {
     /// notifications (Garmin's Endpoint Configuration Tool), set with
     /// `POST /_control/endpoint`.
     pub push_endpoints: HashMap<&'static str, String>,
+    /// Subscriptions of vendor apps; they outlive grants, but notify only members
+    /// whose grant of that app is live.
+    pub app_subscriptions: Vec<AppSubscription>,
     next_grant: GrantId,
 }
 

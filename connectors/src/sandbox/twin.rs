@@ -7,8 +7,11 @@
 //! entry in [`TWINS`].
 
 use super::demo::DemoTwin;
-use super::withings::WithingsTwin;
 use super::garmin::GarminTwin;
+use super::oura::OuraTwin;
+use super::state::State;
+use super::withings::WithingsTwin;
+use super::{Ctx, SandboxResponse};
 use chrono::{DateTime, Utc};
 
 /// A scope a member can grant, as the consent page shows it.
@@ -102,6 +105,15 @@ pub(crate) trait Twin: Sync {
         None
     }
 
+    /// A request the vendor's APP makes with its own credentials rather than a
+    /// member's token (Oura's webhook subscriptions, kept in
+    /// `State::app_subscriptions`): its answer, or `None` when it is not one.
+    /// Asked before any other route.
+    fn app_request(&self, ctx: &mut Ctx<'_>, state: &mut State) -> Option<SandboxResponse> {
+        let _ = (ctx, state);
+        None
+    }
+
     /// The status and JSON body answering a subscription.
     fn subscribed(&self, callback_url: &str) -> (u16, serde_json::Value) {
         (
@@ -162,12 +174,13 @@ pub(crate) trait Twin: Sync {
 static DEMO: DemoTwin = DemoTwin;
 static WITHINGS: WithingsTwin = WithingsTwin;
 static GARMIN: GarminTwin = GarminTwin;
+static OURA: OuraTwin = OuraTwin;
 
 /// Every simulated vendor.
-static TWINS: [&dyn Twin; 3] = [&DEMO, &WITHINGS, &GARMIN];
+static TWINS: [&dyn Twin; 4] = [&DEMO, &WITHINGS, &GARMIN, &OURA];
 
 /// Their ids, in the same order.
-pub(crate) static VENDORS: [&str; 3] = ["demo", "withings", "garmin"];
+pub(crate) static VENDORS: [&str; 4] = ["demo", "withings", "garmin", "oura"];
 
 pub(crate) fn find(vendor: &str) -> Option<&'static dyn Twin> {
     TWINS.iter().copied().find(|t| t.vendor() == vendor)

@@ -6,6 +6,7 @@ mod data;
 mod faults;
 mod garmin;
 mod oauth;
+mod oura;
 mod push;
 mod robustness;
 mod roundtrip;
