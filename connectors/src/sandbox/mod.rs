@@ -20,6 +20,7 @@ mod calls;
 mod control;
 mod data;
 mod demo;
+mod dexcom;
 mod faults;
 mod http;
 mod pages;

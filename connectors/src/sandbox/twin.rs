@@ -7,6 +7,7 @@
 //! entry in [`TWINS`].
 
 use super::demo::DemoTwin;
+use super::dexcom::DexcomTwin;
 use chrono::{DateTime, Utc};
 
 /// A scope a member can grant, as the consent page shows it.
@@ -119,12 +120,13 @@ pub(crate) trait Twin: Sync {
 }
 
 static DEMO: DemoTwin = DemoTwin;
+static DEXCOM: DexcomTwin = DexcomTwin;
 
 /// Every simulated vendor.
-static TWINS: [&dyn Twin; 1] = [&DEMO];
+static TWINS: [&dyn Twin; 2] = [&DEMO, &DEXCOM];
 
 /// Their ids, in the same order.
-pub(crate) static VENDORS: [&str; 1] = ["demo"];
+pub(crate) static VENDORS: [&str; 2] = ["demo", "dexcom"];
 
 pub(crate) fn find(vendor: &str) -> Option<&'static dyn Twin> {
     TWINS.iter().copied().find(|t| t.vendor() == vendor)
