@@ -22,6 +22,7 @@ mod calls;
 mod control;
 mod data;
 mod demo;
+mod dexcom;
 mod faults;
 mod garmin;
 mod http;

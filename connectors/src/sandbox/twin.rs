@@ -7,6 +7,7 @@
 //! entry in [`TWINS`].
 
 use super::demo::DemoTwin;
+use super::dexcom::DexcomTwin;
 use super::garmin::GarminTwin;
 use super::oura::OuraTwin;
 use super::state::State;
@@ -175,12 +176,13 @@ static DEMO: DemoTwin = DemoTwin;
 static WITHINGS: WithingsTwin = WithingsTwin;
 static GARMIN: GarminTwin = GarminTwin;
 static OURA: OuraTwin = OuraTwin;
+static DEXCOM: DexcomTwin = DexcomTwin;
 
 /// Every simulated vendor.
-static TWINS: [&dyn Twin; 4] = [&DEMO, &WITHINGS, &GARMIN, &OURA];
+static TWINS: [&dyn Twin; 5] = [&DEMO, &WITHINGS, &GARMIN, &OURA, &DEXCOM];
 
 /// Their ids, in the same order.
-pub(crate) static VENDORS: [&str; 4] = ["demo", "withings", "garmin", "oura"];
+pub(crate) static VENDORS: [&str; 5] = ["demo", "withings", "garmin", "oura", "dexcom"];
 
 pub(crate) fn find(vendor: &str) -> Option<&'static dyn Twin> {
     TWINS.iter().copied().find(|t| t.vendor() == vendor)

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod data;
+mod dexcom;
 mod faults;
 mod garmin;
 mod oauth;
