@@ -8,7 +8,7 @@
 mod common;
 
 use common::demo::connect_vendor;
-use common::{create_portal, eventually, on_both_backends, Api, Hub, TestDb};
+use common::*;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -164,6 +164,16 @@ fn end_to_end(db: &TestDb, vendor: &str, types: &[&str], pushed: &str) {
         stored(db)
     );
 
+    // Pushed history (Garmin's backfill) arrives after the windows are done: wait
+    // until nothing more comes.
+    let mut last = stored(db);
+    let settled = eventually(60, || {
+        std::thread::sleep(std::time::Duration::from_secs(2));
+        let now = stored(db);
+        std::mem::replace(&mut last, now.clone()) == now
+    });
+    assert!(settled, "{vendor}: data kept arriving");
+
     // Served, valid, within the 30 days backfilled and never in the future.
     let resources = served(&hub, &key);
     assert_eq!(
@@ -253,6 +263,19 @@ fn end_to_end(db: &TestDb, vendor: &str, types: &[&str], pushed: &str) {
 on_both_backends! {
     fn withings_connects_backfills_is_notified_and_revoked(db: TestDb) {
         end_to_end(&db, "withings", &["body_measures", "activity", "sleep_summary"], "body_measures");
+    }
+
+    fn garmin_connects_backfills_by_push_is_pushed_to_and_revoked(db: TestDb) {
+        end_to_end(
+            &db,
+            "garmin",
+            &["dailies", "sleeps", "body_compositions", "pulse_ox", "respiration", "hrv", "blood_pressures", "activities"],
+            "dailies",
+        );
+    }
+
+    fn oura_connects_backfills_and_is_revoked(db: TestDb) {
+        end_to_end_polled(&db, "oura", &["daily_activity", "sleep", "heartrate", "daily_spo2", "temperature", "workout"]);
     }
 
     fn dexcom_connects_backfills_and_is_revoked(db: TestDb) {
