@@ -83,7 +83,7 @@ fn facts(bundle: &Value) -> Vec<String> {
                 .or_else(|| r["effectivePeriod"]["start"].as_str())
                 .unwrap_or("?");
             let q = &r["valueQuantity"];
-            if let Some(components) = r["component"].as_array() {
+            if let Some(components) = r["component"].as_array().filter(|_| !q.is_object()) {
                 let v: Vec<String> = components
                     .iter()
                     .map(|c| c["valueQuantity"]["value"].to_string())
@@ -458,6 +458,25 @@ fn units_across_a_clock_change_and_skipped_records_are_reported() {
     assert!(
         err.contains("skipped 1 record(s): no glucose value"),
         "{err}"
+    );
+    // Each reading carries the sensor's trend as a component with Dexcom's own code.
+    let first = &bundle["entry"][0]["resource"];
+    assert_eq!(
+        first["component"][0]["code"]["coding"][0]["code"],
+        "glucose-trend"
+    );
+    assert_eq!(
+        first["component"][0]["valueCodeableConcept"]["coding"][0]["system"],
+        "urn:tributary:codesystem:vendor:dexcom"
+    );
+    let (share, _) = normalize(
+        "dexcom",
+        "share-glucose",
+        &samples().join("dexcom-share/data.json"),
+    );
+    assert_eq!(
+        share["entry"][0]["resource"]["component"][0]["valueCodeableConcept"]["coding"][0]["code"],
+        "flat"
     );
     // Withings goals are left out and said so.
     let (_, err) = normalize(

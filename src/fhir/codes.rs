@@ -82,6 +82,9 @@ const fn loinc(code: &'static str) -> Code {
     }
 }
 
+/// A CGM reading's trend, as a component whose value is the vendor's own code.
+pub const GLUCOSE_TREND: Code = local("glucose-trend");
+
 const fn local(code: &'static str) -> Code {
     Code {
         system: LOCAL,

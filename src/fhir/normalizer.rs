@@ -102,11 +102,15 @@ impl<'c> Normalizer<'c> {
         shape: Shape,
     ) -> Result<&Template, NormalizeError> {
         let spec = codes::spec_of(sample.metric, unit);
+        let trend = matches!(sample.metric, Metric::GlucoseCgm | Metric::GlucoseMeter)
+            .then_some(sample.trend.as_deref())
+            .flatten();
         self.template(
             spec,
             shape,
             Some(&sample.vendor_code),
             sample.device.as_ref(),
+            trend,
         )
     }
 
@@ -117,8 +121,9 @@ impl<'c> Normalizer<'c> {
         shape: Shape,
         vendor_code: Option<&str>,
         device: Option<&sample::Device>,
+        trend: Option<&str>,
     ) -> Result<&Template, NormalizeError> {
-        let hit = |t: &Template| t.is(spec, shape, vendor_code, device);
+        let hit = |t: &Template| t.is(spec, shape, vendor_code, device, trend);
         let index = match self.templates.get(self.last) {
             Some(t) if hit(t) => self.last,
             _ => match self.templates.iter().position(hit) {
@@ -127,7 +132,7 @@ impl<'c> Normalizer<'c> {
                     if self.templates.len() >= MAX_TEMPLATES {
                         self.templates.clear();
                     }
-                    let t = Template::new(self, spec, shape, vendor_code, device)?;
+                    let t = Template::new(self, spec, shape, vendor_code, device, trend)?;
                     self.templates.push(t);
                     self.templates.len() - 1
                 }

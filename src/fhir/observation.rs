@@ -15,7 +15,7 @@ use fhir_sdk::r4b::resources::{
     Observation, ObservationComponent, ObservationComponentValue, ObservationEffective,
     ObservationInner, ObservationValue,
 };
-use fhir_sdk::r4b::types::{Period, Quantity};
+use fhir_sdk::r4b::types::{CodeableConcept, Period, Quantity};
 use tributary_connectors::{sample, Sample};
 
 /// What a template's Observations carry as their value.
@@ -36,6 +36,8 @@ pub(super) struct Template {
     shape: Shape,
     vendor_code: Option<String>,
     device: Option<sample::Device>,
+    /// A glucose reading's trend, a component of every Observation of the template.
+    trend: Option<String>,
     resource: Observation,
     /// A `valueQuantity` in the row's unit, without its value.
     quantity: Quantity,
@@ -58,6 +60,7 @@ impl Template {
         shape: Shape,
         vendor_code: Option<&str>,
         device: Option<&sample::Device>,
+        trend: Option<&str>,
     ) -> Result<Self, NormalizeError> {
         let ctx = n.ctx;
         let mut code = element::concept(spec.codes, Some(spec.text))?;
@@ -87,11 +90,26 @@ impl Template {
                     .device(element::reference(DEVICE_REF.to_owned())?);
             }
         }
+        if let Some(trend) = trend.filter(|_| shape == Shape::Quantity) {
+            let value = CodeableConcept::builder()
+                .coding(vec![Some(element::coding(&n.vendor_system, trend)?)])
+                .build()?;
+            builder = builder.component(vec![Some(
+                ObservationComponent::builder()
+                    .code(element::concept(
+                        &[codes::GLUCOSE_TREND],
+                        Some("Glucose trend"),
+                    )?)
+                    .value(ObservationComponentValue::CodeableConcept(value))
+                    .build()?,
+            )]);
+        }
         let mut t = Self {
             spec,
             shape,
             vendor_code: vendor_code.map(str::to_owned),
             device: device.cloned(),
+            trend: trend.map(str::to_owned),
             resource: builder.build()?,
             quantity: element::quantity_template(spec.unit)?,
             pieces: None,
@@ -185,11 +203,13 @@ impl Template {
         shape: Shape,
         vendor_code: Option<&str>,
         device: Option<&sample::Device>,
+        trend: Option<&str>,
     ) -> bool {
         std::ptr::eq(self.spec, spec)
             && self.shape == shape
             && self.vendor_code.as_deref() == vendor_code
             && self.device.as_ref() == device
+            && self.trend.as_deref() == trend
     }
 
     /// The value of `q` in the row's unit, after checking the unit.

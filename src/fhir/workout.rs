@@ -63,7 +63,7 @@ fn member(
     identifier: String,
 ) -> Result<Normalized, NormalizeError> {
     let ctx = n.ctx;
-    let t = n.template(spec, Shape::Quantity, None, sample.device.as_ref())?;
+    let t = n.template(spec, Shape::Quantity, None, sample.device.as_ref(), None)?;
     let value = t.number(sample.metric.id(), q)?;
     t.render(ctx, sample, identifier, &[value])
 }
