@@ -35,6 +35,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(receive))
             // Withings checks a callback URL with HEAD before subscribing it.
             .route(web::head().to(HttpResponse::Ok))
+            // Oura verifies one with a GET carrying a challenge.
+            .route(web::get().to(challenge))
             .default_service(web::to(|| {
                 crate::http::error::method_not_allowed(&["post", "head"])
             })),
@@ -46,6 +48,50 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 struct Received {
     /// Incremental syncs queued (or joined).
     queued: usize,
+}
+
+/// `GET /vendor-hooks/{vendor}`: a vendor's verification of the callback URL
+/// (Oura's challenge), answered when its token is the hook token of one of the
+/// vendor's apps; 405 for vendors that send none.
+async fn challenge(
+    req: HttpRequest,
+    path: web::Path<String>,
+    db: web::Data<Database>,
+    ring: web::Data<KeyRing>,
+    sync: web::Data<SyncContext>,
+) -> Result<HttpResponse, ApiError> {
+    let vendor = path.into_inner();
+    let sync = sync.into_inner();
+    let Some(connector) = sync.vendors.connector(&vendor) else {
+        return Err(ApiError::NotFound);
+    };
+    let vendor: &'static str = connector.manifest().vendor;
+    let query: Vec<(String, String)> = url::form_urlencoded::parse(req.query_string().as_bytes())
+        .into_owned()
+        .collect();
+    if connector.answer_challenge(&query, "").is_none() {
+        return crate::http::error::method_not_allowed(&["post", "head"]).await;
+    }
+    let ring: Arc<KeyRing> = ring.into_inner();
+    let body: String = crate::api::with_conn(db, move |conn| {
+        let secrets = sync
+            .vendors
+            .push_secrets(conn, &ring, vendor)
+            .map_err(ApiError::from)?;
+        for (_, secret) in &secrets {
+            let token = crate::vendors::hook_token(vendor, secret);
+            if let Some(Ok(body)) = connector.answer_challenge(&query, &token) {
+                return Ok(body);
+            }
+        }
+        Err(ApiError::InvalidSignature(format!(
+            "the verification request does not carry this hub's {vendor} token"
+        )))
+    })
+    .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(body))
 }
 
 async fn receive(

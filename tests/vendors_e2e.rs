@@ -152,6 +152,23 @@ fn end_to_end(db: &TestDb, vendor: &str, types: &[&str], pushed: &str) {
         control(&hub, vendor, "endpoint", json!({ "url": url }));
     }
     connect_vendor(&hub, &key, "m-1", vendor, types, None);
+    if vendor == "oura" {
+        // Oura verifies the callback with a challenge carrying the app's token.
+        let token = tributary::vendors::hook_token(
+            "oura",
+            &secrecy::SecretString::from("tributary-sandbox-secret"),
+        );
+        let get = |t: &str| {
+            reqwest::blocking::get(hub.url(&format!(
+                "/vendor-hooks/oura?verification_token={t}&challenge=c-42"
+            )))
+            .unwrap()
+        };
+        let ok = get(&token);
+        assert_eq!(ok.status(), 200);
+        assert_eq!(ok.json::<Value>().unwrap(), json!({"challenge": "c-42"}));
+        assert_eq!(get("not-the-token").status(), 401);
+    }
     let connections = wait_until_backfilled(&api, vendor, types);
     let counts = eventually(60, || {
         types
@@ -274,8 +291,13 @@ on_both_backends! {
         );
     }
 
-    fn oura_connects_backfills_and_is_revoked(db: TestDb) {
-        end_to_end_polled(&db, "oura", &["daily_activity", "sleep", "heartrate", "daily_spo2", "temperature", "workout"]);
+    fn oura_connects_backfills_is_notified_and_revoked(db: TestDb) {
+        end_to_end(
+            &db,
+            "oura",
+            &["daily_activity", "sleep", "heartrate", "daily_spo2", "temperature", "workout"],
+            "sleep",
+        );
     }
 
     fn dexcom_connects_backfills_and_is_revoked(db: TestDb) {

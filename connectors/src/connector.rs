@@ -155,6 +155,17 @@ pub struct HttpRequest {
     pub form: Vec<(String, String)>,
 }
 
+/// A call the hub makes with a vendor app's own credentials (in `headers`, so
+/// this type is never printed).
+pub struct AppCall {
+    pub method: &'static str,
+    pub url: String,
+    /// Lower-case names; the app's credentials among them.
+    pub headers: Vec<(String, String)>,
+    /// An `application/json` body, for calls that have one.
+    pub json_body: Option<String>,
+}
+
 /// One parsed response page.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Page {
@@ -257,6 +268,33 @@ pub trait Connector: Send + Sync {
     /// consent or sync (Dexcom Share records): `tributary normalize` accepts them.
     fn file_only_types(&self) -> Vec<DataType> {
         Vec::new()
+    }
+
+    /// For vendors whose notifications are subscribed per APP (Oura's webhooks):
+    /// the calls, made with the app's credentials rather than a member's token,
+    /// that subscribe the app at `callback_url`; `verification_token` is what the
+    /// vendor's verification request will carry. Repeating them is harmless.
+    fn app_subscribe_requests(
+        &self,
+        callback_url: &str,
+        verification_token: &str,
+        client_id: &str,
+        client_secret: &str,
+    ) -> Vec<AppCall> {
+        let _ = (callback_url, verification_token, client_id, client_secret);
+        Vec::new()
+    }
+
+    /// The body answering a vendor's verification GET at the callback URL (Oura's
+    /// challenge), when `query` carries `expected_token`; `None` for vendors that
+    /// send none.
+    fn answer_challenge(
+        &self,
+        query: &[(String, String)],
+        expected_token: &str,
+    ) -> Option<Result<String, PushError>> {
+        let _ = (query, expected_token);
+        None
     }
 
     /// For vendors whose token response does not name the member's account (Oura,

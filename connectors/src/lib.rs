@@ -20,8 +20,8 @@ pub mod sandbox;
 pub mod withings;
 
 pub use connector::{
-    ClientAuth, Connector, ConnectorError, DataTypeSpec, Delivery, HttpRequest, Manifest, Page,
-    ParseError, PushAuth, RateLimits, Skipped, TimeWindow, TokenStyle,
+    AppCall, ClientAuth, Connector, ConnectorError, DataTypeSpec, Delivery, HttpRequest, Manifest,
+    Page, ParseError, PushAuth, RateLimits, Skipped, TimeWindow, TokenStyle,
 };
 pub use demo::Demo;
 pub use dexcom::Dexcom;

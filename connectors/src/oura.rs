@@ -35,6 +35,7 @@ use crate::connector::{
 use crate::push::{PushError, PushNotice};
 use crate::registry::Endpoints;
 use crate::sample::DataType;
+use crate::AppCall;
 use chrono::{DateTime, Days, NaiveDate, SecondsFormat, Utc};
 
 pub use subscription::{AppRequest, AppSubscription};
@@ -179,7 +180,9 @@ impl Oura {
                     id: DataType::parse(t.id)?,
                     label: t.label,
                     description: t.description,
-                    scopes: vec![t.scope.to_owned()],
+                    // `personal` too: `personal_info` names the member's Oura
+                    // account, which webhook notifications identify them by.
+                    scopes: vec![t.scope.to_owned(), "personal".to_owned()],
                 })
             })
             .collect();
@@ -267,6 +270,32 @@ impl Oura {
 impl Connector for Oura {
     fn manifest(&self) -> &Manifest {
         &self.manifest
+    }
+
+    fn app_subscribe_requests(
+        &self,
+        callback_url: &str,
+        verification_token: &str,
+        client_id: &str,
+        client_secret: &str,
+    ) -> Vec<AppCall> {
+        self.app_subscription_requests(callback_url, verification_token)
+            .into_iter()
+            .map(|r| AppCall {
+                headers: r.headers(client_id, client_secret),
+                method: r.http.method,
+                url: r.http.url,
+                json_body: r.json_body,
+            })
+            .collect()
+    }
+
+    fn answer_challenge(
+        &self,
+        query: &[(String, String)],
+        expected_token: &str,
+    ) -> Option<Result<String, PushError>> {
+        Some(Oura::answer_challenge(query, expected_token))
     }
 
     fn account_request(&self) -> Option<HttpRequest> {

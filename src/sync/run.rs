@@ -615,6 +615,7 @@ async fn subscribe(ctx: &SyncContext, job: &Job) -> Result<Done, JobError> {
             .await?
         }
     };
+    subscribe_app(ctx, &connection, connector.as_ref()).await?;
     let requests = connector.subscribe_requests(&callback);
     let key = super::limits::CallKey {
         vendor,
@@ -677,6 +678,88 @@ async fn subscribe(ctx: &SyncContext, job: &Job) -> Result<Done, JobError> {
         )));
     }
     no_op(ctx, job).await
+}
+
+/// For vendors that subscribe per app (Oura's webhooks): make the app's
+/// subscriptions, with its credentials, at `/vendor-hooks/{vendor}`; the vendor's
+/// verification request will carry the app's hook token. Repeated at each connect:
+/// the vendor keeps one subscription per callback and type.
+async fn subscribe_app(
+    ctx: &SyncContext,
+    connection: &Connection,
+    connector: &dyn Connector,
+) -> Result<(), JobError> {
+    let vendor = connector.manifest().vendor;
+    let (vendors, ring, portal) = (
+        ctx.vendors.clone(),
+        ctx.ring.clone(),
+        connection.portal_id.clone(),
+    );
+    let Some(creds) = blocking(ctx, move |conn| {
+        Ok(vendors.credentials(conn, &ring, &portal, vendor)?)
+    })
+    .await?
+    else {
+        return Ok(());
+    };
+    let callback = ctx.vendors.public(&format!("/vendor-hooks/{vendor}"));
+    let token = crate::vendors::hook_token(vendor, &creds.client_secret);
+    let calls = connector.app_subscribe_requests(
+        &callback,
+        &token,
+        &creds.client_id,
+        creds.client_secret.expose_secret(),
+    );
+    let key = super::limits::CallKey {
+        vendor,
+        vendor_app: connection.vendor_app_id.as_deref(),
+        connection: &connection.id,
+    };
+    for call in calls {
+        if let Err(wait) = ctx
+            .limits
+            .acquire(&key, connector.manifest().rate_limits)
+            .await
+        {
+            return Err(JobError::Postpone(
+                format!("{vendor} rate limit: waiting {}s", wait.as_secs()),
+                wait,
+            ));
+        }
+        let method =
+            reqwest::Method::from_bytes(call.method.as_bytes()).unwrap_or(reqwest::Method::POST);
+        let mut request = ctx.http.request(method, &call.url).timeout(REQUEST_TIMEOUT);
+        for (name, value) in &call.headers {
+            request = request.header(name, value);
+        }
+        if let Some(body) = call.json_body {
+            request = request.body(body);
+        }
+        let Ok(response) = request.send().await else {
+            ctx.metrics.vendor_call(vendor, "error");
+            return Err(JobError::Retry(format!("{vendor} webhook API unreachable")));
+        };
+        let status = response.status().as_u16();
+        ctx.metrics.vendor_call(vendor, &status.to_string());
+        match status {
+            // 409: the subscription exists already.
+            200..=299 | 409 => {}
+            429 => {
+                let wait = retry_after(response.headers()).unwrap_or(DEFAULT_RETRY_AFTER);
+                return Err(JobError::Postpone(format!("{vendor} answered 429 to a webhook subscription"), wait));
+            }
+            408 | 500..=599 => {
+                return Err(JobError::Retry(format!("{vendor} answered {status} to a webhook subscription")))
+            }
+            code => {
+                return Err(JobError::Fatal(
+                    format!("{vendor} refused the app's webhook subscription ({code}); syncs stay scheduled"),
+                    sync_state::ERROR,
+                ))
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn housekeeping(ctx: &SyncContext, job: &Job) -> Result<Done, JobError> {

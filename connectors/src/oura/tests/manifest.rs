@@ -82,7 +82,7 @@ fn the_manifest_names_types_scopes_and_figures() {
         .iter()
         .map(|d| (d.id.as_str(), d.scopes.clone()))
         .collect();
-    let s = |x: &str| vec![x.to_owned()];
+    let s = |x: &str| vec![x.to_owned(), "personal".to_owned()];
     assert_eq!(
         types,
         [
@@ -100,7 +100,7 @@ fn the_manifest_names_types_scopes_and_figures() {
     assert_eq!(m.scope_separator, " ");
     assert_eq!(
         m.scopes_for([&dt("sleep"), &dt("temperature"), &dt("workout")]),
-        ["daily", "workout"]
+        ["daily", "personal", "workout"]
     );
     assert_eq!(m.rate_limits.per_user_per_minute, Some(1000));
     assert_eq!(m.rate_limits.per_app_per_minute, None);
