@@ -198,7 +198,7 @@ fn check_token(
     vendor: &str,
     secret: &secrecy::SecretString,
 ) -> Result<(), PushError> {
-    let given = given.ok_or(PushError::MissingSignature("k"))?;
+    let given = given.ok_or(PushError::MissingToken("k"))?;
     let expected = crate::vendors::hook_token(vendor, secret);
     if given.len() != expected.len() {
         return Err(PushError::Mismatch);

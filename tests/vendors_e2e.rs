@@ -216,6 +216,25 @@ fn end_to_end(db: &TestDb, vendor: &str, types: &[&str], pushed: &str) {
         );
     }
 
+    // Vendors that sign nothing: a notification sent anywhere but the URL the hub
+    // gave (its token) is refused and changes nothing.
+    if vendor == "withings" || vendor == "garmin" {
+        let before = stored(db);
+        let client = reqwest::blocking::Client::new();
+        for (query, why) in [("", "k parameter is missing"), ("?k=00", "does not match")] {
+            let r = client
+                .post(hub.url(&format!("/vendor-hooks/{vendor}{query}")))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body("userid=sandbox-user-1&appli=1&startdate=1&enddate=2")
+                .send()
+                .unwrap();
+            assert_eq!(r.status(), 401, "{vendor} {query}");
+            let text = r.text().unwrap();
+            assert!(text.contains(why), "{vendor}: {text}");
+        }
+        assert_eq!(stored(db), before);
+    }
+
     // A notification of the last two days: accepted, and the data is there soon.
     let before = stored(db).get(pushed).copied().unwrap_or(0);
     let start = (now - chrono::Duration::days(2)).to_rfc3339();

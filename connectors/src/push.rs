@@ -50,6 +50,8 @@ pub enum PushError {
     NotSupported,
     #[error("the {0} header is missing")]
     MissingSignature(&'static str),
+    #[error("the callback URL's {0} parameter is missing")]
+    MissingToken(&'static str),
     #[error("the {0} header is not in the vendor's format")]
     Malformed(&'static str),
     #[error("the signature's timestamp is more than {TOLERANCE_SECS} s from now")]
