@@ -258,11 +258,12 @@ async fn token_call(
             None => (502, String::new()),
         },
         // Withings' documented codes: 601 too many requests; 503 "invalid params"
-        // (a used, expired or foreign code or refresh token); 100–102, 200, 401,
-        // 2555 and up are authentication or server failures.
+        // (a used, expired or foreign code or refresh token: the grant is dead);
+        // 100–102, 200 and 401 "authentication failed" (the app's credentials, not
+        // the member's grant); anything else a failure at Withings.
         Some(601) => (400, r#"{"error":"temporarily_unavailable"}"#.to_owned()),
-        Some(503) | Some(401) => (400, r#"{"error":"invalid_grant"}"#.to_owned()),
-        Some(code) if (100..=299).contains(&code) => {
+        Some(503) => (400, r#"{"error":"invalid_grant"}"#.to_owned()),
+        Some(code) if (100..=299).contains(&code) || code == 401 => {
             (400, r#"{"error":"invalid_client"}"#.to_owned())
         }
         Some(_) => (400, r#"{"error":"server_error"}"#.to_owned()),

@@ -147,7 +147,15 @@ pub async fn callback(
         .partition(|t| covered.iter().any(|c| c.as_str() == t));
     if enabled.is_empty() {
         let token = issued.refresh.as_ref().unwrap_or(&issued.access);
-        if let Err(e) = oauth::revoke(&ctx.http, m, &creds, token, issued.refresh.is_some()).await {
+        if let Err(e) = oauth::revoke(
+            &ctx.http,
+            reached.manifest(),
+            &creds,
+            token,
+            issued.refresh.is_some(),
+        )
+        .await
+        {
             tracing::warn!(vendor = vendor_id, error = %e, "revoking an unusable grant failed");
         }
         return Err(PageError::new(

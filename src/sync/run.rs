@@ -192,7 +192,57 @@ async fn sync_window(ctx: &SyncContext, job: &Job) -> Result<Done, JobError> {
     store(ctx, job, connection, connector, window, samples).await
 }
 
+/// Vendors whose token answer does not name the account are asked which it is
+/// (kept as a keyed hash), so their notifications find this connection.
+async fn learn_account(
+    ctx: &SyncContext,
+    connection: &Connection,
+    connector: &dyn Connector,
+) -> Result<(), JobError> {
+    let Some(request) = connector.account_request() else {
+        return Ok(());
+    };
+    let vendor = connector.manifest().vendor;
+    let key = super::limits::CallKey {
+        vendor,
+        vendor_app: connection.vendor_app_id.as_deref(),
+        connection: &connection.id,
+    };
+    for refresh in [false, true] {
+        let token = access_token(ctx, &connection.id, refresh).await?;
+        let Some(body) = call(
+            ctx,
+            &key,
+            connector,
+            &request,
+            &token,
+            "the account id",
+            &[],
+        )
+        .await?
+        else {
+            continue;
+        };
+        let account = connector.parse_account(&body).map_err(|e| {
+            JobError::Fatal(
+                format!("{vendor} account answer does not parse at {}", e.path),
+                sync_state::ERROR,
+            )
+        })?;
+        let (ring, c) = (ctx.ring.clone(), connection.clone());
+        return blocking(ctx, move |conn| {
+            Ok(connections::set_vendor_user(conn, &ring, &c, &account)?)
+        })
+        .await;
+    }
+    Err(JobError::Retry(format!(
+        "{vendor} refused a fresh token (401) for the account id"
+    )))
+}
+
 /// Send a backfill request (the vendor answers 2xx and pushes the data later).
+/// The account is learnt first, so the pushed history finds the connection; a
+/// window the vendor says it was already asked for (409) counts as asked.
 async fn request_history(
     ctx: &SyncContext,
     connection: &Connection,
@@ -206,13 +256,12 @@ async fn request_history(
         vendor_app: connection.vendor_app_id.as_deref(),
         connection: &connection.id,
     };
+    learn_account(ctx, connection, connector).await?;
     let what = format!("a {data_type} backfill request");
     for refresh in [false, true] {
         let token = access_token(ctx, &connection.id, refresh).await?;
-        if call(ctx, &key, connector, request, &token, &what)
-            .await?
-            .is_some()
-        {
+        let sent = call(ctx, &key, connector, request, &token, &what, &[409]);
+        if sent.await?.is_some() {
             return Ok(());
         }
     }
@@ -251,7 +300,16 @@ async fn fetch(
         let request = connector
             .build_request(data_type, window, cursor.as_deref())
             .map_err(|e| JobError::Fatal(e.to_string(), sync_state::ERROR))?;
-        let Some(body) = call(ctx, &key, connector, &request, &token, data_type.as_str()).await?
+        let Some(body) = call(
+            ctx,
+            &key,
+            connector,
+            &request,
+            &token,
+            data_type.as_str(),
+            &[],
+        )
+        .await?
         else {
             if refreshed {
                 return Err(JobError::Retry(format!(
@@ -309,6 +367,7 @@ async fn call(
     request: &tributary_connectors::HttpRequest,
     token: &SecretString,
     what: &str,
+    also_done: &[u16],
 ) -> Result<Option<Vec<u8>>, JobError> {
     let manifest = connector.manifest();
     let vendor = manifest.vendor;
@@ -355,6 +414,7 @@ async fn call(
     ctx.metrics.vendor_call(vendor, &status.to_string());
     match status {
         200..=299 => Ok(Some(body.unwrap_or_default())),
+        code if also_done.contains(&code) => Ok(Some(Vec::new())),
         401 => Ok(None),
         429 => {
             ctx.limits.pause(key, wait, false);
@@ -615,49 +675,14 @@ async fn subscribe(ctx: &SyncContext, job: &Job) -> Result<Done, JobError> {
             .await?
         }
     };
-    subscribe_app(ctx, &connection, connector.as_ref()).await?;
     let requests = connector.subscribe_requests(&callback);
     let key = super::limits::CallKey {
         vendor,
         vendor_app: connection.vendor_app_id.as_deref(),
         connection: &connection.id,
     };
-    // Vendors whose token answer does not name the account are asked which it is,
-    // so their notifications find this connection.
-    if let Some(request) = connector.account_request() {
-        let mut answer = None;
-        for refresh in [false, true] {
-            let token = access_token(ctx, &id, refresh).await?;
-            let sent = call(
-                ctx,
-                &key,
-                connector.as_ref(),
-                &request,
-                &token,
-                "the account id",
-            );
-            if let Some(body) = sent.await? {
-                answer = Some(body);
-                break;
-            }
-        }
-        let Some(body) = answer else {
-            return Err(JobError::Retry(format!(
-                "{vendor} refused a fresh token (401) for the account id"
-            )));
-        };
-        let account = connector.parse_account(&body).map_err(|e| {
-            JobError::Fatal(
-                format!("{vendor} account answer does not parse at {}", e.path),
-                sync_state::ERROR,
-            )
-        })?;
-        let (ring, c) = (ctx.ring.clone(), connection.clone());
-        blocking(ctx, move |conn| {
-            Ok(connections::set_vendor_user(conn, &ring, &c, &account)?)
-        })
-        .await?;
-    }
+    learn_account(ctx, &connection, connector.as_ref()).await?;
+    subscribe_app(ctx, &connection, connector.as_ref()).await?;
     'requests: for request in &requests {
         for refresh in [false, true] {
             let token = access_token(ctx, &id, refresh).await?;
@@ -668,6 +693,7 @@ async fn subscribe(ctx: &SyncContext, job: &Job) -> Result<Done, JobError> {
                 request,
                 &token,
                 "a subscription",
+                &[],
             );
             if sent.await?.is_some() {
                 continue 'requests;
@@ -746,6 +772,7 @@ async fn subscribe_app(
             200..=299 | 409 => {}
             429 => {
                 let wait = retry_after(response.headers()).unwrap_or(DEFAULT_RETRY_AFTER);
+                ctx.limits.pause(&key, wait, false);
                 return Err(JobError::Postpone(format!("{vendor} answered 429 to a webhook subscription"), wait));
             }
             408 | 500..=599 => {

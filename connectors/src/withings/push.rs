@@ -128,10 +128,10 @@ fn window(form: &Form) -> Result<Option<TimeWindow>, ParseError> {
     };
     match (epoch("startdate")?, epoch("enddate")?) {
         (Some(start), Some(end)) if end >= start => {
-            return Ok(Some(TimeWindow {
-                start,
-                end: end + Duration::seconds(1),
-            }))
+            let end = end
+                .checked_add_signed(Duration::seconds(1))
+                .ok_or_else(|| err("enddate", "out of range"))?;
+            return Ok(Some(TimeWindow { start, end }));
         }
         (Some(_), Some(_)) => return Err(err("enddate", "before startdate")),
         (Some(_), None) => return Err(err("enddate", "missing with startdate")),
@@ -143,10 +143,10 @@ fn window(form: &Form) -> Result<Option<TimeWindow>, ParseError> {
     };
     if !date.is_empty() && date.bytes().all(|b| b.is_ascii_digit()) {
         let at = epoch("date")?.ok_or_else(|| err("date", "missing"))?;
-        return Ok(Some(TimeWindow {
-            start: at,
-            end: at + Duration::seconds(1),
-        }));
+        let end = at
+            .checked_add_signed(Duration::seconds(1))
+            .ok_or_else(|| err("date", "out of range"))?;
+        return Ok(Some(TimeWindow { start: at, end }));
     }
     let day = NaiveDate::parse_from_str(date, "%Y-%m-%d")
         .map_err(|_| err("date", "not a YYYY-MM-DD date or epoch seconds"))?;
