@@ -1,16 +1,20 @@
-//! `POST /vendor-hooks/{vendor}`: notifications from vendors that a member has new
-//! data.
+//! `/vendor-hooks/{vendor}`: notifications from vendors about a member's account
+//! (new data, the data itself, a deregistration, changed permissions), and the
+//! vendors' checks of the callback URL (`HEAD`, Oura's `GET` challenge).
 //!
-//! Policy: a notification is acted on only once its signature verifies with the
-//! client secret of one of the vendor's apps (each portal's, or the sandbox's
-//! built-in client), and only for connections made through that app: a portal's
-//! secret cannot make the hub sync another portal's members. The answer is quick:
-//! the hub queues an incremental sync per notified connection and data type
-//! (coalesced with one already queued, widened to the notified window), and a
-//! worker fetches the data. A forged or stale notification is a 401, a malformed
-//! one a 400 naming the field; neither changes anything. A notification for an
-//! account the hub does not know (disconnected, or another hub's) is accepted and
-//! ignored, so the vendor does not retry it. Nothing of the body is logged.
+//! Policy: a notification is acted on only once it is shown to come from one of
+//! the vendor's apps (each portal's, or the sandbox's built-in client): its
+//! signature verifies with that app's client secret or, for vendors that sign
+//! nothing, the URL carries that app's callback token. It acts only on connections
+//! made through that app: a portal's secret cannot touch another portal's members.
+//! The answer is quick: new data queues an incremental sync per notified connection
+//! and granted data type (coalesced with one already queued, widened to the
+//! notified window) for a worker to fetch; pushed data is stored for the types the
+//! connection grants; a deregistration revokes; changed permissions narrow the
+//! grant. A forged or stale notification is a 401, a malformed one a 400 naming the
+//! field; neither changes anything. A notification for an account the hub does not
+//! know (disconnected, or another hub's) is accepted and ignored, so the vendor
+//! does not retry it. Nothing of the body, and not the callback token, is logged.
 
 use crate::db::Database;
 use crate::http::error::ApiError;
@@ -46,7 +50,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// What a notification led to.
 #[derive(Debug, Serialize)]
 struct Received {
-    /// Incremental syncs queued (or joined).
+    /// Notifications that concerned a connection here and were acted on.
     queued: usize,
 }
 
