@@ -170,7 +170,9 @@ impl Vendors {
         ))
     }
 
-    /// The OAuth client for `vendor` on behalf of `portal`.
+    /// The OAuth client a new connection of `portal` to `vendor` is made with: the
+    /// portal's vendor app, else the sandbox's built-in client while the sandbox
+    /// simulates the vendor.
     pub fn credentials(
         &self,
         conn: &mut AnyConnection,
@@ -180,26 +182,50 @@ impl Vendors {
     ) -> Result<Option<Credentials>, StoreError> {
         let app = vendor_apps::list(conn, portal)?
             .into_iter()
-            .find(|a| a.vendor == vendor);
-        if let Some(app) = app {
-            let secret = vendor_apps::client_secret(conn, ring, portal, &app.id)?;
-            return Ok(Some(Credentials {
-                client_id: app.client_id,
-                client_secret: secret,
-                redirect_uri: app
-                    .redirect_uri
-                    .unwrap_or_else(|| self.callback_url(vendor)),
-                vendor_app_id: Some(app.id),
-            }));
-        }
-        if self.simulated(vendor).is_some() {
-            return Ok(Some(Credentials {
+            .find(|a| a.vendor == vendor)
+            .map(|a| a.id);
+        self.credentials_for(conn, ring, portal, vendor, app.as_deref())
+    }
+
+    /// The OAuth client of an existing connection, to which the vendor issued its
+    /// tokens: the app it was made through (`None`: the sandbox's built-in client,
+    /// never a portal's app). If the portal has since replaced that app, its current
+    /// app for the vendor: the same client id registered again with a new secret
+    /// keeps the grants; another client id is refused by the vendor (`invalid_grant`,
+    /// so the member reconnects). `None` when the portal has no app left.
+    pub fn credentials_for(
+        &self,
+        conn: &mut AnyConnection,
+        ring: &KeyRing,
+        portal: &PortalId,
+        vendor: &str,
+        vendor_app: Option<&str>,
+    ) -> Result<Option<Credentials>, StoreError> {
+        let Some(id) = vendor_app else {
+            return Ok(self.simulated(vendor).map(|_| Credentials {
                 client_id: SANDBOX_CLIENT_ID.into(),
                 client_secret: SecretString::from(SANDBOX_CLIENT_SECRET),
                 vendor_app_id: None,
                 redirect_uri: self.callback_url(vendor),
             }));
-        }
-        Ok(None)
+        };
+        let apps = vendor_apps::list(conn, portal)?;
+        let Some(app) = apps
+            .iter()
+            .find(|a| a.id == id)
+            .or_else(|| apps.iter().find(|a| a.vendor == vendor))
+        else {
+            return Ok(None);
+        };
+        let secret = vendor_apps::client_secret(conn, ring, portal, &app.id)?;
+        Ok(Some(Credentials {
+            client_id: app.client_id.clone(),
+            client_secret: secret,
+            redirect_uri: app
+                .redirect_uri
+                .clone()
+                .unwrap_or_else(|| self.callback_url(vendor)),
+            vendor_app_id: Some(app.id.clone()),
+        }))
     }
 }

@@ -136,6 +136,43 @@ on_both_backends! {
         assert_eq!(Api::new(&hub, Some(&other)).call("GET", "/v1/audit-events", None).0, 200);
     }
 
+    fn a_vendor_app_shows_where_its_vendor_notifies(db: TestDb) {
+        let (_, key) = create_portal(&db, "P");
+        let hub = Hub::start(db.path(), &db.env());
+        let api = Api::new(&hub, Some(&key));
+        let mut urls = std::collections::BTreeMap::new();
+        for vendor in ["garmin", "oura", "dexcom"] {
+            let (s, app) = api.call("POST", "/v1/vendor-apps", Some(json!({
+                "vendor": vendor, "client_id": format!("{vendor}-client"), "client_secret": format!("{vendor}-secret")
+            })));
+            assert_eq!(s, 201, "{app}");
+            let id = app["id"].as_str().unwrap();
+            let (_, again) = api.call("GET", &format!("/v1/vendor-apps/{id}"), None);
+            assert_eq!(again["notification_url"], app["notification_url"]);
+            urls.insert(vendor, app["notification_url"].clone());
+        }
+        let listed = api.call("GET", "/v1/vendor-apps", None).1;
+        assert_eq!(listed["data"].as_array().unwrap().len(), 3);
+        assert!(listed["data"].as_array().unwrap().iter().all(|a| a.get("notification_url").is_some()));
+        // Dexcom notifies of nothing; Oura signs its notifications, so no token.
+        assert_eq!(urls["dexcom"], serde_json::Value::Null);
+        assert_eq!(urls["oura"], json!(hub.url("/vendor-hooks/oura")));
+        // Garmin signs nothing: the URL carries the app's token, and a notification
+        // sent to it is accepted (for nobody known here) while one without it is not.
+        let garmin = urls["garmin"].as_str().unwrap().to_owned();
+        let (base, token) = garmin.split_once("?k=").unwrap();
+        assert_eq!(base, hub.url("/vendor-hooks/garmin"));
+        assert!(token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit()), "{token}");
+        assert!(!garmin.contains("garmin-secret"));
+        let client = reqwest::blocking::Client::new();
+        let body = json!({"deregistrations": [{"userId": "someone-else"}]});
+        let res = client.post(&garmin).json(&body).send().unwrap();
+        assert_eq!(res.status(), 200);
+        assert_eq!(res.json::<serde_json::Value>().unwrap()["queued"], 0);
+        let res = client.post(base).json(&body).send().unwrap();
+        assert_eq!(res.status(), 401);
+    }
+
     fn hostile_input_gets_4xx_and_leaves_data_intact(db: TestDb) {
         let (_p, key) = create_portal(&db, "P");
         let hub = Hub::start(db.path(), &db.env());

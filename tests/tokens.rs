@@ -113,6 +113,25 @@ on_both_backends! {
         assert!(page.body.contains("stopped accepting"));
     }
 
+    fn a_grant_is_refreshed_with_the_client_it_was_issued_to(db: TestDb) {
+        // alice connected through the sandbox's built-in client; the portal then
+        // registers its own app for the vendor. Her tokens belong to the first
+        // client: the refresh must use it, or the vendor refuses the grant.
+        let (hub, key) = connected(&db, 3600);
+        let (ctx, connection) = context(&db, &hub);
+        assert_eq!(connection.vendor_app_id, None);
+        let api = Api::new(&hub, Some(&key));
+        let (s, _) = api.call("POST", "/v1/vendor-apps", Some(json!({
+            "vendor": "demo", "client_id": "portal-own-client", "client_secret": "portal-own-secret"
+        })));
+        assert_eq!(s, 201);
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(ctx.access_token(&connection.id, true)).unwrap();
+        assert_eq!(refresh_calls(&hub), 1);
+        let list = api.call("GET", "/v1/members/alice/connections", None).1;
+        assert_eq!(list["data"][0]["status"], "active");
+    }
+
     fn tokens_are_not_readable_in_the_database(db: TestDb) {
         let (hub, _) = connected(&db, 3600);
         let (ctx, connection) = context(&db, &hub);

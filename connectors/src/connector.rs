@@ -237,6 +237,14 @@ pub trait Connector: Send + Sync {
         None
     }
 
+    /// Whether the hub polls this vendor for new data on its schedule. Push-first
+    /// vendors (Garmin) send new data themselves, or a notification that starts a
+    /// fetch, and may refuse fetches they did not announce: the hub then fetches
+    /// only when notified.
+    fn polls_on_schedule(&self) -> bool {
+        true
+    }
+
     /// The request (sent with the member's access token) that asks the vendor to
     /// notify `callback_url` of the member's new data; `None` when it never pushes.
     fn subscribe_request(&self, callback_url: &str) -> Option<HttpRequest> {

@@ -359,6 +359,12 @@ impl Connector for Garmin {
         }
     }
 
+    /// Garmin pushes (or pings) every upload; fetches it did not announce are not
+    /// its documented path.
+    fn polls_on_schedule(&self) -> bool {
+        false
+    }
+
     fn backfill_request(&self, data_type: &DataType, window: TimeWindow) -> Option<HttpRequest> {
         let info = type_info(data_type.as_str())?;
         Some(HttpRequest {

@@ -18,8 +18,45 @@ use utoipa::ToSchema;
 /// `GET /v1/vendor-apps`.
 #[derive(Serialize, ToSchema)]
 pub struct VendorAppList {
-    data: Vec<VendorApp>,
+    data: Vec<VendorAppView>,
 }
+
+/// A vendor app as the API shows it: never its secret.
+#[derive(Serialize, ToSchema)]
+pub struct VendorAppView {
+    #[serde(flatten)]
+    app: VendorApp,
+    /// Where the vendor sends this app's notifications, for vendors that notify.
+    /// Withings and Oura are given it by the hub; a vendor whose developer console
+    /// asks for an endpoint (Garmin) is given it by you. For vendors that sign
+    /// nothing it carries a token derived from the client secret (`?k=`): keep it
+    /// as private as the secret.
+    notification_url: Option<String>,
+}
+
+impl VendorAppView {
+    fn new(app: VendorApp, vendors: &Vendors, secret: &SecretString) -> Self {
+        let notification_url = vendors
+            .connector(&app.vendor)
+            .filter(|c| c.manifest().notifies)
+            .map(|c| {
+                let url = vendors.public(&format!("/vendor-hooks/{}", app.vendor));
+                match c.manifest().push_auth {
+                    PushAuth::Signature => url,
+                    PushAuth::CallbackToken => {
+                        format!("{url}?k={}", hook_token(&app.vendor, secret))
+                    }
+                }
+            });
+        Self {
+            app,
+            notification_url,
+        }
+    }
+}
+
+use crate::vendors::{hook_token, Vendors};
+use tributary_connectors::connector::PushAuth;
 use tributary_connectors::registry;
 
 #[derive(Deserialize, ToSchema)]
@@ -118,7 +155,7 @@ fn validate(body: &CreateVendorApp) -> Result<(), ApiError> {
 #[utoipa::path(post, operation_id = "create_vendor_app", path = "/v1/vendor-apps", tag = "vendor-apps", request_body = CreateVendorApp,
     security(("api_key" = [])),
     responses(
-        (status = 201, description = "Registered", body = VendorApp),
+        (status = 201, description = "Registered", body = VendorAppView),
         (status = 409, description = "The portal has an app for this vendor", body = ErrorBody),
         AuthErrors, BodyErrors,
     ))]
@@ -127,6 +164,7 @@ pub async fn create(
     req: HttpRequest,
     db: web::Data<Database>,
     ring: web::Data<KeyRing>,
+    vendors: web::Data<Vendors>,
     body: JsonBody<CreateVendorApp>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::AppsWrite).await?;
@@ -159,7 +197,7 @@ pub async fn create(
                 ("vendor_app", &app.id),
                 rid.as_deref(),
             )?;
-            Ok(app)
+            Ok(VendorAppView::new(app, &vendors, &body.client_secret))
         })
     })
     .await?;
@@ -169,25 +207,42 @@ pub async fn create(
 /// The portal's vendor apps (never their secrets).
 #[utoipa::path(get, operation_id = "list_vendor_apps", path = "/v1/vendor-apps", tag = "vendor-apps", security(("api_key" = [])),
     responses((status = 200, description = "The apps", body = VendorAppList), AuthErrors))]
-pub async fn list(caller: Caller, db: web::Data<Database>) -> Result<HttpResponse, ApiError> {
+pub async fn list(
+    caller: Caller,
+    db: web::Data<Database>,
+    ring: web::Data<KeyRing>,
+    vendors: web::Data<Vendors>,
+) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::AppsWrite).await?;
-    let apps = with_conn(db, move |conn| Ok(vendor_apps::list(conn, &caller.portal)?)).await?;
+    let apps = with_conn(db, move |conn| {
+        let mut views = Vec::new();
+        for app in vendor_apps::list(conn, &caller.portal)? {
+            let secret = vendor_apps::client_secret(conn, &ring, &caller.portal, &app.id)?;
+            views.push(VendorAppView::new(app, &vendors, &secret));
+        }
+        Ok(views)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(VendorAppList { data: apps }))
 }
 
 /// One vendor app.
 #[utoipa::path(get, operation_id = "get_vendor_app", path = "/v1/vendor-apps/{id}", tag = "vendor-apps",
     params(("id" = String, Path, description = "The app id")), security(("api_key" = [])),
-    responses((status = 200, description = "The app", body = VendorApp), AuthErrors, NotFound))]
+    responses((status = 200, description = "The app", body = VendorAppView), AuthErrors, NotFound))]
 pub async fn get(
     caller: Caller,
     path: web::Path<String>,
     db: web::Data<Database>,
+    ring: web::Data<KeyRing>,
+    vendors: web::Data<Vendors>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::AppsWrite).await?;
     let id = path.into_inner();
     let app = with_conn(db, move |conn| {
-        Ok(vendor_apps::get(conn, &caller.portal, &id)?)
+        let app = vendor_apps::get(conn, &caller.portal, &id)?;
+        let secret = vendor_apps::client_secret(conn, &ring, &caller.portal, &id)?;
+        Ok(VendorAppView::new(app, &vendors, &secret))
     })
     .await?;
     Ok(HttpResponse::Ok().json(app))

@@ -134,9 +134,15 @@ impl TokenContext {
             .ok_or(TokenError::UnknownVendor)?;
         let (vendors, c) = (self.vendors.clone(), connection.clone());
         let creds = self
-            .blocking(move |conn, ring| vendors.credentials(conn, ring, &c.portal_id, &c.vendor))
-            .await?
-            .ok_or(TokenError::UnknownVendor)?;
+            .blocking(move |conn, ring| {
+                let app = c.vendor_app_id.as_deref();
+                vendors.credentials_for(conn, ring, &c.portal_id, &c.vendor, app)
+            })
+            .await?;
+        // The app the grant was issued to is gone: nothing can refresh it.
+        let Some(creds) = creds else {
+            return self.dead(connection).await;
+        };
         match oauth::refresh(&self.http, connector.manifest(), &creds, &refresh_token).await {
             Ok(issued) => {
                 let tokens = Tokens {
@@ -182,7 +188,8 @@ impl TokenContext {
         let found = self
             .blocking(move |conn, ring| {
                 let tokens = connections::tokens(conn, ring, &c)?;
-                let creds = vendors.credentials(conn, ring, &c.portal_id, &c.vendor)?;
+                let app = c.vendor_app_id.as_deref();
+                let creds = vendors.credentials_for(conn, ring, &c.portal_id, &c.vendor, app)?;
                 Ok(tokens.zip(creds))
             })
             .await;

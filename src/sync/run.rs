@@ -716,13 +716,10 @@ async fn subscribe_app(
     connector: &dyn Connector,
 ) -> Result<(), JobError> {
     let vendor = connector.manifest().vendor;
-    let (vendors, ring, portal) = (
-        ctx.vendors.clone(),
-        ctx.ring.clone(),
-        connection.portal_id.clone(),
-    );
+    let (vendors, ring, c) = (ctx.vendors.clone(), ctx.ring.clone(), connection.clone());
     let Some(creds) = blocking(ctx, move |conn| {
-        Ok(vendors.credentials(conn, &ring, &portal, vendor)?)
+        let app = c.vendor_app_id.as_deref();
+        Ok(vendors.credentials_for(conn, &ring, &c.portal_id, vendor, app)?)
     })
     .await?
     else {

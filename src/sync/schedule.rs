@@ -83,11 +83,14 @@ fn enqueue_due(ctx: &SyncContext) -> Result<usize, StoreError> {
             continue;
         };
         let interval = plan::incremental_interval(&ctx.settings, connector.manifest());
+        let polls = connector.polls_on_schedule();
         conn.write_transaction(|conn| {
-            plan::request_incremental(conn, &ctx.settings, &connection, &data_type, now)?;
+            if polls {
+                plan::request_incremental(conn, &ctx.settings, &connection, &data_type, now)?;
+            }
             sync_state::schedule(conn, &connection_id, &data_type, now + interval)
         })?;
-        enqueued += 1;
+        enqueued += usize::from(polls);
     }
     for connection_id in connections::expiring(&mut conn, now + REFRESH_AHEAD, PER_TICK)? {
         jobs::enqueue(
