@@ -14,6 +14,7 @@ pub mod dexcom;
 pub mod garmin;
 pub mod oura;
 pub mod push;
+mod raw;
 pub mod registry;
 pub mod sample;
 pub mod sandbox;

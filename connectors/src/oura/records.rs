@@ -7,7 +7,7 @@
 //! Oura's documented data. Units are converted exactly ([`super::decimal`]).
 
 use super::decimal::{self, Class};
-use super::parse::{join, Number, Object, Out, Reader};
+use super::parse::{join, Fields, Number, Object, Out, Reader};
 use crate::connector::ParseError;
 use crate::sample::{Device, Metric, Quantity, Sample, Value, Workout};
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, Offset, TimeZone, Utc};
@@ -71,7 +71,7 @@ fn value(
     key: &str,
     check: Check,
 ) -> Result<Option<String>, ParseError> {
-    match r.number(obj, path, key)? {
+    match r.plain_number(obj, path, key)? {
         Number::Absent | Number::Null => Ok(None),
         Number::Value(text, class) => checked(r, &join(path, key), text, class, check).map(Some),
     }
@@ -86,7 +86,7 @@ fn metric(
     check: Check,
     out: &mut Out,
 ) -> Result<Option<String>, ParseError> {
-    match r.number(obj, path, key)? {
+    match r.plain_number(obj, path, key)? {
         Number::Absent => Ok(None),
         Number::Null => {
             out.skip(join(path, key), NULL);
@@ -148,7 +148,7 @@ fn day_frame(
     let start = midnight(day).single();
     let end = day.succ_opt().and_then(|next| midnight(next).single());
     let (Some(start), Some(end)) = (start, end) else {
-        return Err(r.err(&join(path, "day"), "out of range"));
+        return Err(r.err(join(path, "day"), "out of range"));
     };
     Ok(Frame {
         id: Some(id),
@@ -160,7 +160,7 @@ fn day_frame(
 
 /// The frame of a daily document: its `day`, at the offset of its `timestamp`.
 fn daily_frame(r: &Reader, path: &str, obj: &Object<'_>) -> Result<Frame, ParseError> {
-    let id = r.required_string(obj, path, "id")?;
+    let id = r.nonempty_string(obj, path, "id")?;
     let day = r.day(obj, path, "day")?;
     let offset = *r.time(obj, path, "timestamp")?.offset();
     day_frame(r, path, id, day, offset)
@@ -207,7 +207,7 @@ pub(super) fn sleep(
     obj: &Object<'_>,
     out: &mut Out,
 ) -> Result<(), ParseError> {
-    let id = r.required_string(obj, path, "id")?;
+    let id = r.nonempty_string(obj, path, "id")?;
     // PublicSleepType: `deleted` by the member; `rest` = "falsely detected sleep /
     // nap, rejected in confirm prompt by user"; `sleep`, `long_sleep`, `late_nap`
     // are sleep. The type is nullable: no type is still a sleep period.
@@ -242,7 +242,7 @@ pub(super) fn sleep(
     for (key, m) in durations {
         if let Some(seconds) = metric(r, obj, path, key, Check::NonNegative, out)? {
             let minutes = decimal::divide(&seconds, 60, MINUTE_DIGITS)
-                .ok_or_else(|| r.err(&join(path, key), "out of range"))?;
+                .ok_or_else(|| r.err(join(path, key), "out of range"))?;
             out.samples.push(frame.quantity(m, key, minutes, "min"));
         }
     }
@@ -291,7 +291,7 @@ pub(super) fn daily_spo2(
     obj: &Object<'_>,
     out: &mut Out,
 ) -> Result<(), ParseError> {
-    let id = r.required_string(obj, path, "id")?;
+    let id = r.nonempty_string(obj, path, "id")?;
     let day = r.day(obj, path, "day")?;
     let offset = match r.optional_time(obj, path, "timestamp")? {
         Some(t) => *t.offset(),
@@ -302,7 +302,7 @@ pub(super) fn daily_spo2(
     let field = join(path, key);
     let inner = match obj.get(key) {
         None => return Ok(()),
-        Some(raw) if raw.get() == "null" => {
+        Some(raw) if crate::raw::is_null(raw) => {
             out.skip(field, NULL);
             return Ok(());
         }
@@ -340,8 +340,8 @@ pub(super) fn workout(
     obj: &Object<'_>,
     out: &mut Out,
 ) -> Result<(), ParseError> {
-    let id = r.required_string(obj, path, "id")?;
-    let activity = r.required_string(obj, path, "activity")?;
+    let id = r.nonempty_string(obj, path, "id")?;
+    let activity = r.nonempty_string(obj, path, "activity")?;
     let start = r.time(obj, path, "start_datetime")?;
     let end = r.time(obj, path, "end_datetime")?;
     if end <= start {
@@ -350,7 +350,7 @@ pub(super) fn workout(
     }
     let millis = (end - start).num_milliseconds().to_string();
     let minutes = decimal::divide(&millis, 60_000, WORKOUT_MINUTE_DIGITS)
-        .ok_or_else(|| r.err(&join(path, "end_datetime"), "out of range"))?;
+        .ok_or_else(|| r.err(join(path, "end_datetime"), "out of range"))?;
     let quantity = |key: &str, unit: &str| -> Result<Option<Quantity>, ParseError> {
         Ok(
             value(r, obj, path, key, Check::NonNegative)?.map(|value| Quantity {
