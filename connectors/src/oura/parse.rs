@@ -7,7 +7,7 @@
 //! versions). A problem text names what is wrong, never the value.
 
 use super::decimal::{self, Class};
-use super::records::RecordFn;
+use super::records::{Rec, RecordFn};
 use super::VENDOR;
 use crate::connector::{Page, ParseError, Skipped};
 use crate::raw::{is_null, present};
@@ -26,7 +26,12 @@ pub(super) fn page(
     for (i, raw) in records.iter().enumerate() {
         let path = format!("data[{i}]");
         let obj = r.object(raw, &path)?;
-        record(&r, &path, &obj, &mut out)?;
+        let rec = Rec {
+            r: &r,
+            path: &path,
+            obj: &obj,
+        };
+        record(&rec, &mut out)?;
     }
     // `next_token` may be absent (the heart-rate schema does not require it) or
     // null on the last page; an empty token would loop, so it ends paging too.
