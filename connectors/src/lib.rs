@@ -20,6 +20,9 @@ pub mod sample;
 pub mod sandbox;
 pub mod withings;
 
+#[cfg(test)]
+mod testing;
+
 pub use connector::{
     AppCall, ClientAuth, Connector, ConnectorError, DataTypeSpec, Delivery, HttpRequest, Manifest,
     Page, ParseError, PushAuth, RateLimits, Skipped, TimeWindow, TokenStyle,

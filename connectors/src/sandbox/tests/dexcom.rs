@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use super::*;
+use crate::testing::{utc, window};
 use crate::{Connector, DataType, Dexcom, Endpoints, HttpRequest, Metric, Sample, TimeWindow};
 
 const BASE: &str = "http://127.0.0.1:8080/sandbox";
@@ -17,17 +18,6 @@ fn dexcom() -> Dexcom {
 
 fn egvs() -> DataType {
     DataType::parse("egvs").unwrap()
-}
-
-fn utc(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
-}
-
-fn window(start: &str, end: &str) -> TimeWindow {
-    TimeWindow {
-        start: utc(start),
-        end: utc(end),
-    }
 }
 
 /// `req` sent to the Dexcom twin.

@@ -3,9 +3,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use super::*;
+use crate::testing::{dt, utc};
 use crate::{
-    Connector, DataType, Endpoints, Garmin, HttpRequest, Metric, PushEvent, PushNotice, Sample,
-    TimeWindow, Value as SampleValue,
+    Connector, Endpoints, Garmin, HttpRequest, Metric, PushEvent, PushNotice, Sample, TimeWindow,
+    Value as SampleValue,
 };
 use std::collections::HashSet;
 
@@ -51,14 +52,6 @@ fn request(req: &HttpRequest, token: &str) -> Req {
         .collect();
     assert!(req.form.is_empty());
     Req::new(req.method, path).query(&query).bearer(token)
-}
-
-fn utc(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
-}
-
-fn dt(id: &str) -> DataType {
-    DataType::parse(id).unwrap()
 }
 
 /// Authorize as the connector's manifest says (no scope), approve on the page's

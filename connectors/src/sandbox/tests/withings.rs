@@ -5,6 +5,7 @@
 
 use super::*;
 use crate::sandbox::person::{self, Kind};
+use crate::testing::dt;
 use crate::{
     Connector, DataType, Endpoints, HttpRequest, Metric, PushEvent, Sample, TimeWindow, Value,
     Withings,
@@ -20,10 +21,6 @@ fn connector() -> Withings {
     Withings::new(&Endpoints::Sandbox {
         base: BASE.to_owned(),
     })
-}
-
-fn dt(id: &str) -> DataType {
-    DataType::parse(id).unwrap()
 }
 
 fn send(sb: &Sandbox, req: &Req, now: DateTime<Utc>) -> SandboxResponse {
