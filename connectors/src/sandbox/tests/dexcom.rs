@@ -22,34 +22,12 @@ fn egvs() -> DataType {
 
 /// `req` sent to the Dexcom twin.
 fn send(sb: &Sandbox, req: &Req, now: DateTime<Utc>) -> SandboxResponse {
-    let r = SandboxRequest {
-        method: req.method,
-        path: &req.path,
-        query: req.query.clone(),
-        headers: req.headers.clone(),
-        body: &req.body,
-    };
-    sb.handle_at(VENDOR, &r, now)
+    req.send_to(sb, VENDOR, now)
 }
 
 /// A connector's request as the hub sends it, with the member's token.
 fn from_connector(req: &HttpRequest, token: &str) -> Req {
-    let path = req.url.strip_prefix(&format!("{BASE}/{VENDOR}")).unwrap();
-    let query: Vec<(&str, &str)> = req
-        .query
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let mut out = Req::new(req.method, path).query(&query).bearer(token);
-    if !req.form.is_empty() {
-        let form: Vec<(&str, &str)> = req
-            .form
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        out = out.form(&form);
-    }
-    out
+    Req::from_hub(req, &format!("{BASE}/{VENDOR}"), token)
 }
 
 /// The authorization request the hub builds from the manifest.

@@ -18,14 +18,7 @@ fn oura() -> Oura {
 }
 
 fn send(req: &Req, sb: &Sandbox, now: DateTime<Utc>) -> SandboxResponse {
-    let request = SandboxRequest {
-        method: req.method,
-        path: &req.path,
-        query: req.query.clone(),
-        headers: req.headers.clone(),
-        body: &req.body,
-    };
-    sb.handle_at("oura", &request, now)
+    req.send_to(sb, "oura", now)
 }
 
 /// The path under `{BASE}/oura` of a connector URL.
