@@ -8,7 +8,8 @@
 //! exponents, Garmin's skipped metrics, the wording of a time's problem) stays with
 //! the vendor; this module holds only what they all read alike.
 
-use crate::connector::ParseError;
+use crate::connector::{Page, ParseError, Skipped};
+use crate::sample::Sample;
 use chrono::{DateTime, FixedOffset, TimeZone};
 use serde_json::value::RawValue;
 use std::collections::BTreeMap;
@@ -48,6 +49,28 @@ pub(crate) fn epoch<Z: TimeZone>(seconds: i64, zone: &Z) -> Option<DateTime<Fixe
             .with_timezone(zone)
             .fixed_offset(),
     )
+}
+
+/// The samples and skipped records of a page being read.
+#[derive(Debug, Default)]
+pub(crate) struct Out {
+    pub samples: Vec<Sample>,
+    pub skipped: Vec<Skipped>,
+}
+
+impl Out {
+    /// The record at `path` is left out, for `reason`.
+    pub fn skip(&mut self, path: String, reason: &'static str) {
+        self.skipped.push(Skipped { path, reason });
+    }
+
+    pub fn into_page(self, next_cursor: Option<String>) -> Page {
+        Page {
+            samples: self.samples,
+            next_cursor,
+            skipped: self.skipped,
+        }
+    }
 }
 
 /// A number field as found.

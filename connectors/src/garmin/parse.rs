@@ -46,7 +46,7 @@ pub(super) fn page(info: &TypeInfo, body: &[u8]) -> Result<Page, ParseError> {
         }
         record(info.kind, &rec, &mut out)?;
     }
-    Ok(out.into_page())
+    Ok(out.into_page(None))
 }
 
 /// Read one summary record into `out`.

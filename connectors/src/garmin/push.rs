@@ -131,7 +131,7 @@ fn summaries(
         vendor_user,
         event: PushEvent::Samples {
             data_type: data_type.clone(),
-            page: out.into_page(),
+            page: out.into_page(None),
         },
     }));
     Ok(())

@@ -7,9 +7,9 @@
 //! sample. Numbers keep the text Garmin sent ([`decimal::plain`]).
 
 use super::decimal;
-use crate::connector::{Page, ParseError, Skipped};
+use crate::connector::ParseError;
 use crate::raw::{self, Number};
-pub(super) use crate::raw::{Object, Reader};
+pub(super) use crate::raw::{Object, Out, Reader};
 use crate::sample::{Metric, Quantity, Sample, Value};
 use chrono::{DateTime, FixedOffset};
 use serde_json::value::RawValue;
@@ -20,27 +20,6 @@ const MAX_OFFSET_SECS: i64 = 18 * 3600;
 /// A reader of Garmin's data type `data_type`.
 pub(super) const fn reader(data_type: &'static str) -> Reader {
     Reader::new(super::VENDOR, data_type)
-}
-
-/// The samples and skipped records of a page being read.
-#[derive(Debug, Default)]
-pub(super) struct Out {
-    pub samples: Vec<Sample>,
-    pub skipped: Vec<Skipped>,
-}
-
-impl Out {
-    pub fn skip(&mut self, path: String, reason: &'static str) {
-        self.skipped.push(Skipped { path, reason });
-    }
-
-    pub fn into_page(self) -> Page {
-        Page {
-            samples: self.samples,
-            next_cursor: None,
-            skipped: self.skipped,
-        }
-    }
 }
 
 /// A number as read: its plain decimal text, or why there is no value.

@@ -9,9 +9,9 @@
 use super::decimal::{self, Class};
 use super::records::{Rec, RecordFn};
 use super::VENDOR;
-use crate::connector::{Page, ParseError, Skipped};
+use crate::connector::{Page, ParseError};
 use crate::raw::{is_null, present};
-pub(super) use crate::raw::{join, Object, Reader};
+pub(super) use crate::raw::{join, Object, Out, Reader};
 use chrono::{DateTime, FixedOffset, NaiveDate};
 
 /// Parse a whole response body of `data_type`, each record with `record`.
@@ -36,24 +36,7 @@ pub(super) fn page(
     // `next_token` may be absent (the heart-rate schema does not require it) or
     // null on the last page; an empty token would loop, so it ends paging too.
     let next_cursor = r.string(&root, "", "next_token")?.filter(|t| !t.is_empty());
-    Ok(Page {
-        samples: out.samples,
-        next_cursor,
-        skipped: out.skipped,
-    })
-}
-
-/// What the records of a page yield.
-#[derive(Default)]
-pub(super) struct Out {
-    pub samples: Vec<crate::Sample>,
-    pub skipped: Vec<Skipped>,
-}
-
-impl Out {
-    pub fn skip(&mut self, path: String, reason: &'static str) {
-        self.skipped.push(Skipped { path, reason });
-    }
+    Ok(out.into_page(next_cursor))
 }
 
 /// A number field as found.
