@@ -45,7 +45,6 @@
 mod egvs;
 mod glucose;
 mod meta;
-mod read;
 mod share;
 #[cfg(test)]
 mod tests;

@@ -14,10 +14,14 @@ pub mod dexcom;
 pub mod garmin;
 pub mod oura;
 pub mod push;
+mod raw;
 pub mod registry;
 pub mod sample;
 pub mod sandbox;
 pub mod withings;
+
+#[cfg(test)]
+mod testing;
 
 pub use connector::{
     AppCall, ClientAuth, Connector, ConnectorError, DataTypeSpec, Delivery, HttpRequest, Manifest,

@@ -7,36 +7,26 @@
 
 use super::{TypeInfo, VENDOR};
 use crate::connector::{Page, ParseError};
+use crate::raw::{self, Object};
 use crate::sample::{Device, Metric, Quantity, Sample, Value};
-use chrono::{DateTime, FixedOffset};
 use serde_json::value::RawValue;
-use std::collections::BTreeMap;
 
-/// A JSON object with its values still as text.
-type Object<'a> = BTreeMap<String, &'a RawValue>;
+/// What a time field must be.
+const RFC3339: &str = "not an RFC 3339 timestamp";
 
 /// Parse a whole response body.
 pub(super) fn page(info: &TypeInfo, body: &[u8]) -> Result<Page, ParseError> {
-    let r = Reader { info };
-    let root: Object<'_> = serde_json::from_slice(body).map_err(|e| {
-        let problem = if e.is_data() {
-            "not a JSON object".to_owned()
-        } else {
-            format!("not JSON ({e})")
-        };
-        r.err("$", problem)
-    })?;
-    let Some(data) = root.get("data") else {
-        return Err(r.err("data", "missing"));
+    let r = Reader {
+        raw: raw::Reader::new(VENDOR, info.id),
+        info,
     };
-    let records: Vec<&RawValue> =
-        serde_json::from_str(data.get()).map_err(|_| r.err("data", "not an array"))?;
+    let (root, records) = r.raw.data_envelope(body)?;
     let samples = records
         .iter()
         .enumerate()
         .map(|(i, raw)| r.record(&format!("data[{i}]"), raw))
         .collect::<Result<Vec<_>, _>>()?;
-    let next_cursor = r.string(&root, "", "next_cursor", false)?;
+    let next_cursor = r.raw.string(&root, "", "next_cursor")?;
     if next_cursor.as_deref() == Some("") {
         return Err(r.err("next_cursor", "empty"));
     }
@@ -48,42 +38,41 @@ pub(super) fn page(info: &TypeInfo, body: &[u8]) -> Result<Page, ParseError> {
 }
 
 struct Reader<'i> {
+    raw: raw::Reader,
     info: &'i TypeInfo,
 }
 
 impl Reader<'_> {
     fn err(&self, path: &str, problem: impl Into<String>) -> ParseError {
-        ParseError {
-            vendor: VENDOR.to_owned(),
-            data_type: self.info.id.to_owned(),
-            path: path.to_owned(),
-            problem: problem.into(),
-        }
+        self.raw.err(path, problem)
     }
 
     fn record(&self, path: &str, raw: &RawValue) -> Result<Sample, ParseError> {
-        let obj: Object<'_> =
-            serde_json::from_str(raw.get()).map_err(|_| self.err(path, "not an object"))?;
-        let id = self.required(&obj, path, "id")?;
+        let obj = self.raw.object(raw, path)?;
+        let id = self.raw.required_string(&obj, path, "id")?;
         if id.is_empty() {
             return Err(self.err(&format!("{path}.id"), "empty"));
         }
-        let kind = self.required(&obj, path, "type")?;
+        let kind = self.raw.required_string(&obj, path, "type")?;
         if kind != self.info.id {
             let problem = format!("is {kind:?} in a {} response", self.info.id);
             return Err(self.err(&format!("{path}.type"), problem));
         }
         let start = self
-            .time(&obj, path, "start", true)?
+            .raw
+            .timestamp(&obj, path, "start", RFC3339)?
             .ok_or_else(|| self.err(&format!("{path}.start"), "missing"))?;
         // Steps are per day, an interval; the other types are spot readings.
         let interval = self.info.metric == Metric::StepsDaily;
-        let end = self.time(&obj, path, "end", interval)?;
+        let end = self.raw.timestamp(&obj, path, "end", RFC3339)?;
+        if interval && end.is_none() {
+            return Err(self.err(&format!("{path}.end"), "missing"));
+        }
         if end.is_some_and(|end| end <= start) {
             return Err(self.err(&format!("{path}.end"), "not after start"));
         }
         let value = self.value(&obj, path)?;
-        let unit = self.required(&obj, path, "unit")?;
+        let unit = self.raw.required_string(&obj, path, "unit")?;
         if unit != self.info.vendor_unit {
             let problem = format!("is {unit:?}, expected {:?}", self.info.vendor_unit);
             return Err(self.err(&format!("{path}.unit"), problem));
@@ -102,51 +91,6 @@ impl Reader<'_> {
             vendor_record_id: Some(id),
             trend: None,
         })
-    }
-
-    /// A string field; `null` counts as absent.
-    fn string(
-        &self,
-        obj: &Object<'_>,
-        path: &str,
-        key: &str,
-        required: bool,
-    ) -> Result<Option<String>, ParseError> {
-        // The path is only spelled out for an error: this runs for every field.
-        let field = || {
-            if path.is_empty() {
-                key.to_owned()
-            } else {
-                format!("{path}.{key}")
-            }
-        };
-        match obj.get(key).filter(|raw| raw.get() != "null") {
-            None if required => Err(self.err(&field(), "missing")),
-            None => Ok(None),
-            Some(raw) => serde_json::from_str::<String>(raw.get())
-                .map(Some)
-                .map_err(|_| self.err(&field(), "not a string")),
-        }
-    }
-
-    fn required(&self, obj: &Object<'_>, path: &str, key: &str) -> Result<String, ParseError> {
-        self.string(obj, path, key, true)?
-            .ok_or_else(|| self.err(&format!("{path}.{key}"), "missing"))
-    }
-
-    fn time(
-        &self,
-        obj: &Object<'_>,
-        path: &str,
-        key: &str,
-        required: bool,
-    ) -> Result<Option<DateTime<FixedOffset>>, ParseError> {
-        let Some(text) = self.string(obj, path, key, required)? else {
-            return Ok(None);
-        };
-        DateTime::parse_from_rfc3339(&text)
-            .map(Some)
-            .map_err(|_| self.err(&format!("{path}.{key}"), "not an RFC 3339 timestamp"))
     }
 
     /// The number's text as sent, checked against what the data type allows.
@@ -180,15 +124,14 @@ impl Reader<'_> {
 
     fn device(&self, obj: &Object<'_>, path: &str) -> Result<Option<Device>, ParseError> {
         let path = format!("{path}.device");
-        let Some(raw) = obj.get("device").filter(|raw| raw.get() != "null") else {
+        let Some(raw) = raw::present(obj, "device") else {
             return Ok(None);
         };
-        let dev: Object<'_> =
-            serde_json::from_str(raw.get()).map_err(|_| self.err(&path, "not an object"))?;
+        let dev = self.raw.object(raw, &path)?;
         Ok(Some(Device {
-            manufacturer: self.string(&dev, &path, "manufacturer", false)?,
-            model: self.string(&dev, &path, "model", false)?,
-            vendor_device_id: self.string(&dev, &path, "id", false)?,
+            manufacturer: self.raw.string(&dev, &path, "manufacturer")?,
+            model: self.raw.string(&dev, &path, "model")?,
+            vendor_device_id: self.raw.string(&dev, &path, "id")?,
         }))
     }
 }

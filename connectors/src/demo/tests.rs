@@ -4,14 +4,11 @@
 
 use super::*;
 use crate::sample::Device;
+use crate::testing::dt;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 const BASE: &str = "http://127.0.0.1:8080/sandbox";
-
-fn dt(id: &str) -> DataType {
-    DataType::parse(id).unwrap()
-}
 
 fn weight_record() -> Value {
     json!({

@@ -8,14 +8,14 @@
 //! it); the value is kept as Dexcom sent it, since a sample has no comparator.
 
 use super::glucose::{self, Reading};
-use super::read::{join, Object, Reader};
 use super::time::{display_offset, parse_stamp, plausible, Stamp};
-use super::EGVS;
+use super::{EGVS, VENDOR};
 use crate::connector::{Page, ParseError, Skipped};
+use crate::raw::{join, Object, Reader};
 use crate::sample::{Metric, Quantity, Sample, Value};
 use serde_json::value::RawValue;
 
-const READER: Reader = Reader { data_type: EGVS };
+const READER: Reader = Reader::new(VENDOR, EGVS);
 
 /// The vendor's name for the metric (its `recordType`).
 const VENDOR_CODE: &str = "egv";
@@ -48,20 +48,20 @@ pub(super) fn page(body: &[u8]) -> Result<Page, ParseError> {
 fn record(path: &str, raw: &RawValue) -> Result<Result<Sample, &'static str>, ParseError> {
     let r = READER;
     let obj = r.object(raw, path)?;
-    let id = r.required(&obj, path, "recordId")?;
+    let id = r.nonempty_string(&obj, path, "recordId")?;
     let system = stamp(&obj, path, "systemTime")?;
     let display = stamp(&obj, path, "displayTime")?;
     let start = system
         .instant()
         .map(|t| t.with_timezone(&display_offset(display.clock, t)))
         .filter(|t| plausible(*t))
-        .ok_or_else(|| r.err(&join(path, "systemTime"), "out of range"))?;
+        .ok_or_else(|| r.err(join(path, "systemTime"), "out of range"))?;
     let device = glucose::device(
         r.string(&obj, path, "transmitterId")?,
         r.string(&obj, path, "transmitterGeneration")?.as_deref(),
         r.string(&obj, path, "displayDevice")?.as_deref(),
     );
-    let unit = r.required(&obj, path, "unit")?;
+    let unit = r.nonempty_string(&obj, path, "unit")?;
     let trend = r.string(&obj, path, "trend")?;
     let status = r.string(&obj, path, "status")?;
     let ucum = match glucose::ucum_unit(&unit) {
@@ -77,7 +77,7 @@ fn record(path: &str, raw: &RawValue) -> Result<Result<Sample, &'static str>, Pa
             return Ok(Err("beyond the sensor's range, no glucose value"))
         }
         Ok(Reading::Skip(reason)) => return Ok(Err(reason)),
-        Err(problem) => return Err(r.err(&join(path, "value"), problem)),
+        Err(problem) => return Err(r.err(join(path, "value"), problem)),
     };
     Ok(Ok(Sample {
         metric: Metric::GlucoseCgm,
@@ -95,6 +95,6 @@ fn record(path: &str, raw: &RawValue) -> Result<Result<Sample, &'static str>, Pa
 }
 
 fn stamp(obj: &Object<'_>, path: &str, key: &str) -> Result<Stamp, ParseError> {
-    let text = READER.required(obj, path, key)?;
-    parse_stamp(&text).ok_or_else(|| READER.err(&join(path, key), "not an ISO 8601 date-time"))
+    let text = READER.nonempty_string(obj, path, key)?;
+    parse_stamp(&text).ok_or_else(|| READER.err(join(path, key), "not an ISO 8601 date-time"))
 }

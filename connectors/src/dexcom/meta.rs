@@ -14,33 +14,32 @@
 //! hub that wants to list them. [`data_range`] gives the window to backfill within.
 
 use super::glucose;
-use super::read::{join, Reader};
 use super::time::parse_stamp;
+use super::VENDOR;
 use crate::connector::{ParseError, TimeWindow};
+use crate::raw::{join, Reader};
 use crate::sample::Device;
 use chrono::{DateTime, Duration, Utc};
 
 /// The EGV range of a dataRange body, as a half-open window that holds the last
 /// record too; `None` when the member has no EGVs.
 pub fn data_range(body: &[u8]) -> Result<Option<TimeWindow>, ParseError> {
-    let r = Reader {
-        data_type: "dataRange",
-    };
+    let r = Reader::new(VENDOR, "dataRange");
     let root = r.object(r.root(body)?, "$")?;
-    let Some(egvs) = r.optional(&root, "egvs") else {
+    let Some(egvs) = crate::raw::present(&root, "egvs") else {
         return Ok(None);
     };
     let egvs = r.object(egvs, "egvs")?;
     let moment = |key: &str| -> Result<DateTime<Utc>, ParseError> {
         let path = join("egvs", key);
-        let Some(raw) = r.optional(&egvs, key) else {
+        let Some(raw) = crate::raw::present(&egvs, key) else {
             return Err(r.err(&path, "missing"));
         };
         let obj = r.object(raw, &path)?;
-        let text = r.required(&obj, &path, "systemTime")?;
+        let text = r.nonempty_string(&obj, &path, "systemTime")?;
         parse_stamp(&text)
             .and_then(|s| s.instant())
-            .ok_or_else(|| r.err(&join(&path, "systemTime"), "not an ISO 8601 date-time"))
+            .ok_or_else(|| r.err(join(&path, "systemTime"), "not an ISO 8601 date-time"))
     };
     let (start, last) = (moment("start")?, moment("end")?);
     if last < start {
@@ -55,9 +54,7 @@ pub fn data_range(body: &[u8]) -> Result<Option<TimeWindow>, ParseError> {
 /// The devices of a devices body, described as [`glucose::device`] describes a
 /// reading's.
 pub fn devices(body: &[u8]) -> Result<Vec<Device>, ParseError> {
-    let r = Reader {
-        data_type: "devices",
-    };
+    let r = Reader::new(VENDOR, "devices");
     let root = r.object(r.root(body)?, "$")?;
     let Some(records) = root.get("records") else {
         return Err(r.err("records", "missing"));

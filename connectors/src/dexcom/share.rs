@@ -10,9 +10,10 @@
 //! `DT` shows (see [`super::time`]). Share records have no id.
 
 use super::glucose::{self, Reading};
-use super::read::{join, Object, Reader};
 use super::time::{display_offset, parse_net_date, plausible};
+use super::VENDOR;
 use crate::connector::{Page, ParseError, Skipped};
+use crate::raw::{join, Object, Reader};
 use crate::sample::{Metric, Quantity, Sample, Value};
 use chrono::{DateTime, Duration};
 use serde_json::value::RawValue;
@@ -42,7 +43,7 @@ pub(super) fn looks_like_share(body: &[u8]) -> bool {
 
 /// Parse a whole body: one record or an array of them.
 pub(super) fn page(data_type: &'static str, body: &[u8]) -> Result<Page, ParseError> {
-    let r = Reader { data_type };
+    let r = Reader::new(VENDOR, data_type);
     let root = r.root(body)?;
     let records: Vec<(String, &RawValue)> = if root.get().starts_with('[') {
         r.array(root, "$")?
@@ -80,28 +81,28 @@ fn record(
         Some((ms, _)) => ("ST", ms),
         None => match date(r, &obj, path, "WT")? {
             Some((ms, _)) => ("WT", ms),
-            None => return Err(r.err(&join(path, "ST"), "missing (and no WT)")),
+            None => return Err(r.err(join(path, "ST"), "missing (and no WT)")),
         },
     };
     let instant = DateTime::from_timestamp_millis(instant_ms)
-        .ok_or_else(|| r.err(&join(path, instant_key), "out of range"))?;
+        .ok_or_else(|| r.err(join(path, instant_key), "out of range"))?;
     let Some((display_ms, display_zone)) = date(r, &obj, path, "DT")? else {
-        return Err(r.err(&join(path, "DT"), "missing"));
+        return Err(r.err(join(path, "DT"), "missing"));
     };
     let display_clock = DateTime::from_timestamp_millis(display_ms)
         .and_then(|t| {
             t.naive_utc()
                 .checked_add_signed(Duration::seconds(i64::from(display_zone.unwrap_or(0))))
         })
-        .ok_or_else(|| r.err(&join(path, "DT"), "out of range"))?;
+        .ok_or_else(|| r.err(join(path, "DT"), "out of range"))?;
     let value = match glucose::value(obj.get("Value").copied(), "mg/dL") {
         Ok(Reading::Value(v)) => v,
         Ok(Reading::Skip(reason)) => return Ok(Err(reason)),
-        Err(problem) => return Err(r.err(&join(path, "Value"), problem)),
+        Err(problem) => return Err(r.err(join(path, "Value"), problem)),
     };
     let start = instant.with_timezone(&display_offset(display_clock, instant));
     if !plausible(start) {
-        return Err(r.err(&join(path, instant_key), "out of range"));
+        return Err(r.err(join(path, instant_key), "out of range"));
     }
     Ok(Ok(Sample {
         metric: Metric::GlucoseCgm,
@@ -129,13 +130,13 @@ fn date(
         None => Ok(None),
         Some(text) => parse_net_date(&text)
             .map(Some)
-            .ok_or_else(|| r.err(&join(path, key), "not a /Date(ms)/ date")),
+            .ok_or_else(|| r.err(join(path, key), "not a /Date(ms)/ date")),
     }
 }
 
 /// `Trend` as a number or a name; an unknown one is dropped, the reading stays.
 fn trend(r: Reader, obj: &Object<'_>, path: &str) -> Result<Option<String>, ParseError> {
-    let Some(raw) = r.optional(obj, "Trend") else {
+    let Some(raw) = crate::raw::present(obj, "Trend") else {
         return Ok(None);
     };
     if raw
@@ -149,6 +150,6 @@ fn trend(r: Reader, obj: &Object<'_>, path: &str) -> Result<Option<String>, Pars
     }
     match serde_json::from_str::<String>(raw.get()) {
         Ok(name) => Ok(glucose::share_trend_name(&name)),
-        Err(_) => Err(r.err(&join(path, "Trend"), "not a number or a name")),
+        Err(_) => Err(r.err(join(path, "Trend"), "not a number or a name")),
     }
 }

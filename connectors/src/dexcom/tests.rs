@@ -10,7 +10,7 @@ mod share;
 mod time;
 
 use super::*;
-use chrono::{DateTime, Utc};
+pub(super) use crate::testing::{dt, query, utc, window};
 
 const BASE: &str = "http://127.0.0.1:8080/sandbox";
 
@@ -18,32 +18,10 @@ pub(super) fn dexcom() -> Dexcom {
     Dexcom::new(&Endpoints::Production)
 }
 
-pub(super) fn dt(id: &str) -> DataType {
-    DataType::parse(id).unwrap()
-}
-
 /// A fixture of ours, from `connectors/fixtures/dexcom/`.
 pub(super) fn fixture(name: &str) -> Vec<u8> {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/dexcom/");
     std::fs::read(format!("{dir}{name}")).unwrap()
-}
-
-pub(super) fn utc(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
-}
-
-fn window(start: &str, end: &str) -> TimeWindow {
-    TimeWindow {
-        start: utc(start),
-        end: utc(end),
-    }
-}
-
-fn query(req: &HttpRequest) -> Vec<(&str, &str)> {
-    req.query
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect()
 }
 
 #[test]

@@ -7,14 +7,14 @@
 //! `dailies[2].steps` for a push body). Keys of other summary types in a push body
 //! are ignored, as are a ping's entries (no data in them).
 
-use super::read::{Ctx, Out, Rec};
+use super::read::{reader, Out, Rec};
 use super::{readings, summaries, Kind, TypeInfo};
 use crate::connector::{Page, ParseError};
 use serde_json::value::RawValue;
 
 /// Parse a pull response or a push body of `info`'s type.
 pub(super) fn page(info: &TypeInfo, body: &[u8]) -> Result<Page, ParseError> {
-    let ctx = Ctx { data_type: info.id };
+    let ctx = reader(info.id);
     let root: &RawValue = serde_json::from_slice(body).map_err(|e| {
         let problem = if e.is_data() {
             "not a JSON value"
@@ -34,8 +34,7 @@ pub(super) fn page(info: &TypeInfo, body: &[u8]) -> Result<Page, ParseError> {
             .find_map(|k| object.get(*k).map(|raw| (*k, *raw)))
             .ok_or_else(|| ctx.err(info.push_keys[0], "missing"))?
     };
-    let records: Vec<&RawValue> =
-        serde_json::from_str(list.get()).map_err(|_| ctx.err(prefix, "not an array"))?;
+    let records = ctx.array(list, prefix)?;
     let mut out = Out::default();
     for (i, raw) in records.iter().enumerate() {
         let path = format!("{prefix}[{i}]");
@@ -47,7 +46,7 @@ pub(super) fn page(info: &TypeInfo, body: &[u8]) -> Result<Page, ParseError> {
         }
         record(info.kind, &rec, &mut out)?;
     }
-    Ok(out.into_page())
+    Ok(out.into_page(None))
 }
 
 /// Read one summary record into `out`.

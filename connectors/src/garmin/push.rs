@@ -18,7 +18,7 @@
 //! connector does not offer (epochs, stress, Move IQ, user metrics, health
 //! snapshots, activity details, …) are ignored.
 
-use super::read::{Ctx, Out, Rec};
+use super::read::{reader, Out, Reader, Rec};
 use super::{data_types_for_permissions, parse, TypeInfo, TYPES};
 use crate::connector::ParseError;
 use crate::push::{PushEvent, PushNotice};
@@ -34,7 +34,7 @@ const DEREGISTRATIONS: &str = "deregistrations";
 const PERMISSIONS: &str = "userPermissionsChange";
 
 /// Errors outside any one data type.
-const NO_TYPE: Ctx = Ctx { data_type: "" };
+const NO_TYPE: Reader = reader("");
 
 pub(super) fn parse(body: &[u8]) -> Result<Vec<PushNotice>, ParseError> {
     let root: BTreeMap<String, &RawValue> =
@@ -67,9 +67,8 @@ pub(super) fn parse(body: &[u8]) -> Result<Vec<PushNotice>, ParseError> {
 }
 
 /// The records of the list at `key`, each read as an object.
-fn entries<'a>(ctx: Ctx, key: &str, raw: &'a RawValue) -> Result<Vec<Rec<'a>>, ParseError> {
-    let list: Vec<&RawValue> =
-        serde_json::from_str(raw.get()).map_err(|_| ctx.err(key, "not an array"))?;
+fn entries<'a>(ctx: Reader, key: &str, raw: &'a RawValue) -> Result<Vec<Rec<'a>>, ParseError> {
+    let list = ctx.array(raw, key)?;
     list.into_iter()
         .enumerate()
         .map(|(i, raw)| {
@@ -102,7 +101,7 @@ fn summaries(
     raw: &RawValue,
     notices: &mut Vec<PushNotice>,
 ) -> Result<(), ParseError> {
-    let ctx = Ctx { data_type: info.id };
+    let ctx = reader(info.id);
     let Some(data_type) = DataType::parse(info.id) else {
         return Ok(());
     };
@@ -132,7 +131,7 @@ fn summaries(
         vendor_user,
         event: PushEvent::Samples {
             data_type: data_type.clone(),
-            page: out.into_page(),
+            page: out.into_page(None),
         },
     }));
     Ok(())

@@ -7,60 +7,19 @@
 //! sample. Numbers keep the text Garmin sent ([`decimal::plain`]).
 
 use super::decimal;
-use super::VENDOR;
-use crate::connector::{Page, ParseError, Skipped};
+use crate::connector::ParseError;
+use crate::raw::{self, Number};
+pub(super) use crate::raw::{Object, Out, Reader};
 use crate::sample::{Metric, Quantity, Sample, Value};
 use chrono::{DateTime, FixedOffset};
 use serde_json::value::RawValue;
-use std::collections::BTreeMap;
-
-/// A JSON object with its values still as text.
-pub(super) type Object<'a> = BTreeMap<String, &'a RawValue>;
 
 /// The largest UTC offset a record may carry (ISO 8601's ±18 hours).
 const MAX_OFFSET_SECS: i64 = 18 * 3600;
 
-/// Builds errors for one data type.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Ctx {
-    pub data_type: &'static str,
-}
-
-impl Ctx {
-    pub fn err(&self, path: impl Into<String>, problem: &str) -> ParseError {
-        ParseError {
-            vendor: VENDOR.to_owned(),
-            data_type: self.data_type.to_owned(),
-            path: path.into(),
-            problem: problem.to_owned(),
-        }
-    }
-
-    /// `raw` as an object, or an error at `path`.
-    pub fn object<'a>(&self, raw: &'a RawValue, path: &str) -> Result<Object<'a>, ParseError> {
-        serde_json::from_str(raw.get()).map_err(|_| self.err(path, "not an object"))
-    }
-}
-
-/// The samples and skipped records of a page being read.
-#[derive(Debug, Default)]
-pub(super) struct Out {
-    pub samples: Vec<Sample>,
-    pub skipped: Vec<Skipped>,
-}
-
-impl Out {
-    pub fn skip(&mut self, path: String, reason: &'static str) {
-        self.skipped.push(Skipped { path, reason });
-    }
-
-    pub fn into_page(self) -> Page {
-        Page {
-            samples: self.samples,
-            next_cursor: None,
-            skipped: self.skipped,
-        }
-    }
+/// A reader of Garmin's data type `data_type`.
+pub(super) const fn reader(data_type: &'static str) -> Reader {
+    Reader::new(super::VENDOR, data_type)
 }
 
 /// A number as read: its plain decimal text, or why there is no value.
@@ -73,7 +32,7 @@ pub(super) enum Num {
 
 /// One record being read.
 pub(super) struct Rec<'a> {
-    pub ctx: Ctx,
+    pub ctx: Reader,
     /// The record's JSON path (`dailies[2]`).
     pub path: String,
     pub obj: Object<'a>,
@@ -84,18 +43,13 @@ impl Rec<'_> {
         format!("{}.{key}", self.path)
     }
 
-    /// The raw value of `key`, with `null` counted as absent.
-    fn present(&self, key: &str) -> Option<&RawValue> {
-        self.obj.get(key).copied().filter(|raw| raw.get() != "null")
-    }
-
     pub fn has(&self, key: &str) -> bool {
         self.obj.contains_key(key)
     }
 
     /// A whole number (Unix seconds, an offset, a duration); `null` is absent.
     pub fn int(&self, key: &str) -> Result<Option<i64>, ParseError> {
-        let Some(raw) = self.present(key) else {
+        let Some(raw) = raw::present(&self.obj, key) else {
             return Ok(None);
         };
         whole(raw.get())
@@ -120,12 +74,7 @@ impl Rec<'_> {
 
     /// A string; `null` is absent.
     pub fn string(&self, key: &str) -> Result<Option<String>, ParseError> {
-        let Some(raw) = self.present(key) else {
-            return Ok(None);
-        };
-        serde_json::from_str::<String>(raw.get())
-            .map(Some)
-            .map_err(|_| self.ctx.err(self.at(key), "not a string"))
+        self.ctx.string(&self.obj, &self.path, key)
     }
 
     /// The record's id (`summaryId`), where it has one.
@@ -166,19 +115,19 @@ impl Rec<'_> {
 
 /// A metric's number at `path` (see [`Rec::number`]).
 pub(super) fn number_at(
-    ctx: Ctx,
+    ctx: Reader,
     path: String,
     raw: &RawValue,
     out: &mut Out,
 ) -> Result<Num, ParseError> {
-    let text = raw.get();
-    if text == "null" {
-        out.skip(path, "null value");
-        return Ok(Num::Skipped);
-    }
-    if !text.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {
-        return Err(ctx.err(path, "not a number"));
-    }
+    let text = match ctx.number_at(raw, &path)? {
+        Number::Absent => return Ok(Num::Absent),
+        Number::Null => {
+            out.skip(path, "null value");
+            return Ok(Num::Skipped);
+        }
+        Number::Text(text) => text,
+    };
     let Some(plain) = decimal::plain(text) else {
         return Err(ctx.err(path, "a number out of range"));
     };
@@ -197,11 +146,7 @@ pub(super) fn number_at(
 /// A JSON number's text as an `i64`, if it is a whole number written without a
 /// fraction or exponent.
 fn whole(text: &str) -> Option<i64> {
-    let digits = text.strip_prefix('-').unwrap_or(text);
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    text.parse().ok()
+    raw::integer(text)?.parse().ok()
 }
 
 pub(super) fn fixed_offset(secs: i64) -> Option<FixedOffset> {
@@ -213,7 +158,7 @@ pub(super) fn fixed_offset(secs: i64) -> Option<FixedOffset> {
 
 /// Unix seconds at a fixed offset.
 pub(super) fn instant(secs: i64, offset: FixedOffset) -> Option<DateTime<FixedOffset>> {
-    Some(DateTime::from_timestamp(secs, 0)?.with_timezone(&offset))
+    raw::epoch(secs, &offset)
 }
 
 /// Unix seconds plus `delta` seconds, at a fixed offset.
@@ -257,7 +202,7 @@ pub(super) fn offset_map<'a>(
     rec: &Rec<'a>,
     key: &str,
 ) -> Result<Vec<(u64, &'a RawValue)>, ParseError> {
-    let Some(raw) = rec.obj.get(key).copied().filter(|r| r.get() != "null") else {
+    let Some(raw) = raw::present(&rec.obj, key) else {
         return Ok(Vec::new());
     };
     let path = rec.at(key);

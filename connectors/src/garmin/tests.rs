@@ -13,6 +13,7 @@ mod samples;
 use super::*;
 use crate::connector::Skipped;
 use crate::sample::{Sample, Value};
+use crate::testing::dt;
 
 /// The project's own Garmin fixtures.
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/garmin");
@@ -24,10 +25,6 @@ const SAMPLES: &str = concat!(
 
 fn garmin() -> Garmin {
     Garmin::new(&Endpoints::Production)
-}
-
-fn dt(id: &str) -> DataType {
-    DataType::parse(id).unwrap()
 }
 
 fn fixture(name: &str) -> Vec<u8> {

@@ -11,6 +11,7 @@ mod webhooks;
 
 use super::*;
 use crate::sample::{Metric, Sample, Value};
+use crate::testing::dt;
 
 const BASE: &str = "http://127.0.0.1:8080/sandbox";
 
@@ -18,10 +19,6 @@ fn sandbox() -> Oura {
     Oura::new(&Endpoints::Sandbox {
         base: BASE.to_owned(),
     })
-}
-
-fn dt(id: &str) -> DataType {
-    DataType::parse(id).unwrap()
 }
 
 /// Every data type id the connector serves.

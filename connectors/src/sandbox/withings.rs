@@ -364,6 +364,44 @@ fn data_fields(query: &[(String, String)]) -> Result<Option<Vec<String>>, DataEr
     }))
 }
 
+/// One page of a daily endpoint (`getactivity` days, `getsummary` nights): each
+/// local day's draft that is synced by `now` and selected by the query, in time
+/// order, `per_page` from the query's `offset`, rendered in the member's zone with
+/// the `data_fields` it asks for; with `more` and the offset of the next page.
+/// `keys` tells of a draft its local day, the instant `startdate`/`enddate` select
+/// it by (later days, later instants) and when it was synced.
+fn daily_page<D, R>(
+    user: &str,
+    query: &[(String, String)],
+    now: DateTime<Utc>,
+    per_page: usize,
+    draft: impl Fn(FixedOffset, NaiveDate) -> Option<D>,
+    keys: impl Fn(&D) -> (NaiveDate, i64, i64),
+    render: impl Fn(&str, &D, &dyn Fn(&str) -> bool) -> R,
+) -> Result<(Vec<R>, bool, usize), DataError> {
+    let span = Span::read(query, true)?;
+    let fields = data_fields(query)?;
+    let offset = offset(query)?;
+    let (utc_offset, timezone) = zone(user)?;
+    let mut drafts: Vec<D> = span
+        .days(utc_offset, now, 1)
+        .into_iter()
+        .filter_map(|day| draft(utc_offset, day))
+        .filter(|d| {
+            let (day, at, modified) = keys(d);
+            modified <= now.timestamp() && span.keeps(day, at, modified)
+        })
+        .collect();
+    drafts.sort_by_key(|d| keys(d).1);
+    let (drafts, more, next) = page(drafts, offset, per_page);
+    let wanted = |name: &str| fields.as_ref().is_none_or(|f| f.iter().any(|x| x == name));
+    let records = drafts
+        .into_iter()
+        .map(|d| render(&timezone, &d, &wanted))
+        .collect();
+    Ok((records, more, next))
+}
+
 /// One page of `records` from `offset`: the page, whether more follow, and the
 /// offset of the next page (0 when none follows, as Withings sends it).
 fn page<T>(mut records: Vec<T>, offset: usize, size: usize) -> (Vec<T>, bool, usize) {

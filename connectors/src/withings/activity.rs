@@ -19,7 +19,7 @@
 //! record instead of adding one.
 
 use super::device::Source;
-use super::json::{self, join, Number, Reader};
+use super::json::{self, join, Number, Reader, Zoned as _};
 use super::{decimal, skip, time, ACTIVITY};
 use crate::connector::{Page, ParseError};
 use crate::sample::{Metric, Quantity, Sample, Value};
@@ -66,9 +66,7 @@ const FIELDS: [Field; 4] = [
 
 /// Parse one `getactivity` answer (or its body, or a bare list of days).
 pub(super) fn page(body: &[u8]) -> Result<Page, ParseError> {
-    let r = Reader {
-        data_type: ACTIVITY,
-    };
+    let r = json::reader(ACTIVITY);
     let doc = json::open(&r, body, "activities")?;
     let mut page = Page::default();
     for (i, raw) in doc.records.iter().enumerate() {
@@ -82,11 +80,11 @@ fn day(r: &Reader, page: &mut Page, path: &str, raw: &RawValue) -> Result<(), Pa
     let obj = r.object(raw, path)?;
     let date_text = r.required_string(&obj, path, "date")?;
     let date = NaiveDate::parse_from_str(&date_text, "%Y-%m-%d")
-        .map_err(|_| r.err(&join(path, "date"), "not a YYYY-MM-DD date"))?;
+        .map_err(|_| r.err(join(path, "date"), "not a YYYY-MM-DD date"))?;
     let zone = r.required_zone(&obj, path, "timezone")?;
     let (start, end) = time::day(zone, date).ok_or_else(|| {
         r.err(
-            &join(path, "date"),
+            join(path, "date"),
             "a day that does not exist in its time zone",
         )
     })?;
@@ -101,13 +99,13 @@ fn day(r: &Reader, page: &mut Page, path: &str, raw: &RawValue) -> Result<(), Pa
             Number::Text(text) => text,
         };
         let value =
-            decimal::plain(text).ok_or_else(|| r.err(&join(path, field.key), "not a number"))?;
+            decimal::plain(text).ok_or_else(|| r.err(join(path, field.key), "not a number"))?;
         if decimal::is_negative(&value) {
             skip::record(page, join(path, field.key), skip::NEGATIVE);
             continue;
         }
         if field.whole && decimal::integer(&value).is_none() {
-            return Err(r.err(&join(path, field.key), "not a whole number"));
+            return Err(r.err(join(path, field.key), "not a whole number"));
         }
         page.samples.push(Sample {
             metric: field.metric,

@@ -10,11 +10,7 @@
 /// Exponents beyond this are not a measurement (and would make huge strings).
 const MAX_EXP: i64 = 30;
 
-/// The text of a JSON integer (`-?[0-9]+`), if `text` is one.
-pub(super) fn integer(text: &str) -> Option<&str> {
-    let digits = text.strip_prefix('-').unwrap_or(text);
-    (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())).then_some(text)
-}
+pub(super) use crate::raw::integer;
 
 /// Whether a decimal text is below zero (`-0` and `-0.0` are not).
 pub(super) fn is_negative(text: &str) -> bool {

@@ -11,180 +11,51 @@
 //! keep their test data). Paths follow the shape: `body.measuregrps[0]`,
 //! `measuregrps[0]`, `$[0]`.
 
-use super::{decimal, time, VENDOR};
+use super::{time, VENDOR};
 use crate::connector::ParseError;
+use crate::raw::present;
+pub(super) use crate::raw::{join, Number, Object, Reader};
 use chrono_tz::Tz;
 use serde_json::value::RawValue;
-use std::collections::BTreeMap;
 
-/// A JSON object with its values still as text.
-pub(super) type Object<'a> = BTreeMap<String, &'a RawValue>;
-
-/// `path.key`, or `key` at the top.
-pub(super) fn join(path: &str, key: &str) -> String {
-    if path.is_empty() {
-        key.to_owned()
-    } else {
-        format!("{path}.{key}")
-    }
+/// A reader of Withings' data type `data_type`.
+pub(super) const fn reader(data_type: &'static str) -> Reader {
+    Reader::new(VENDOR, data_type)
 }
 
-/// A field's value, as far as its type goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Number<'a> {
-    /// The field is not there.
-    Absent,
-    /// The field is `null`.
-    Null,
-    /// The number's text.
-    Text(&'a str),
-}
-
-/// Reads one data type's payloads, naming it in every error.
-pub(super) struct Reader {
-    pub data_type: &'static str,
-}
-
-impl Reader {
-    pub fn err(&self, path: &str, problem: impl Into<String>) -> ParseError {
-        ParseError {
-            vendor: VENDOR.to_owned(),
-            data_type: self.data_type.to_owned(),
-            path: if path.is_empty() {
-                "$".to_owned()
-            } else {
-                path.to_owned()
-            },
-            problem: problem.into(),
-        }
-    }
-
-    pub fn object<'a>(&self, raw: &'a RawValue, path: &str) -> Result<Object<'a>, ParseError> {
-        serde_json::from_str(raw.get()).map_err(|_| self.err(path, "not an object"))
-    }
-
-    pub fn array<'a>(
-        &self,
-        raw: &'a RawValue,
-        path: &str,
-    ) -> Result<Vec<&'a RawValue>, ParseError> {
-        serde_json::from_str(raw.get()).map_err(|_| self.err(path, "not an array"))
-    }
-
-    /// A field that must be there and not `null`.
-    pub fn required<'a>(
-        &self,
-        obj: &Object<'a>,
-        path: &str,
-        key: &str,
-    ) -> Result<&'a RawValue, ParseError> {
-        present(obj, key).ok_or_else(|| self.err(&join(path, key), "missing"))
-    }
-
-    /// A number field, as text.
-    pub fn number<'a>(
-        &self,
-        obj: &Object<'a>,
-        path: &str,
-        key: &str,
-    ) -> Result<Number<'a>, ParseError> {
-        match obj.get(key) {
-            None => Ok(Number::Absent),
-            Some(raw) if raw.get().trim() == "null" => Ok(Number::Null),
-            Some(raw) => {
-                let text = raw.get().trim();
-                if text.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {
-                    Ok(Number::Text(text))
-                } else {
-                    Err(self.err(&join(path, key), "not a number"))
-                }
-            }
-        }
-    }
-
-    /// An integer field as its text (ids that may not fit an `i64` stay exact).
-    pub fn integer_text<'a>(
-        &self,
-        obj: &Object<'a>,
-        path: &str,
-        key: &str,
-    ) -> Result<Option<&'a str>, ParseError> {
-        match self.number(obj, path, key)? {
-            Number::Absent | Number::Null => Ok(None),
-            Number::Text(text) => decimal::integer(text)
-                .map(Some)
-                .ok_or_else(|| self.err(&join(path, key), "not an integer")),
-        }
-    }
-
-    /// An integer field.
-    pub fn integer(
-        &self,
-        obj: &Object<'_>,
-        path: &str,
-        key: &str,
-    ) -> Result<Option<i64>, ParseError> {
-        match self.integer_text(obj, path, key)? {
-            None => Ok(None),
-            Some(text) => text
-                .parse::<i64>()
-                .map(Some)
-                .map_err(|_| self.err(&join(path, key), "an integer out of range")),
-        }
-    }
-
-    pub fn required_integer(
-        &self,
-        obj: &Object<'_>,
-        path: &str,
-        key: &str,
-    ) -> Result<i64, ParseError> {
-        self.integer(obj, path, key)?
-            .ok_or_else(|| self.err(&join(path, key), "missing"))
-    }
-
-    /// A string field.
-    pub fn string(
-        &self,
-        obj: &Object<'_>,
-        path: &str,
-        key: &str,
-    ) -> Result<Option<String>, ParseError> {
-        match present(obj, key) {
-            None => Ok(None),
-            Some(raw) => serde_json::from_str::<String>(raw.get())
-                .map(Some)
-                .map_err(|_| self.err(&join(path, key), "not a string")),
-        }
-    }
-
-    pub fn required_string(
-        &self,
-        obj: &Object<'_>,
-        path: &str,
-        key: &str,
-    ) -> Result<String, ParseError> {
-        self.string(obj, path, key)?
-            .ok_or_else(|| self.err(&join(path, key), "missing"))
-    }
-
+/// What only Withings sends: IANA zone names, and epoch seconds read in them.
+pub(super) trait Zoned {
     /// The zone a `timezone` field names.
-    pub fn zone(&self, obj: &Object<'_>, path: &str, key: &str) -> Result<Option<Tz>, ParseError> {
+    fn zone(&self, obj: &Object<'_>, path: &str, key: &str) -> Result<Option<Tz>, ParseError>;
+
+    fn required_zone(&self, obj: &Object<'_>, path: &str, key: &str) -> Result<Tz, ParseError>;
+
+    /// An epoch-seconds field, in `zone`.
+    fn instant(
+        &self,
+        obj: &Object<'_>,
+        path: &str,
+        key: &str,
+        zone: Tz,
+    ) -> Result<chrono::DateTime<chrono::FixedOffset>, ParseError>;
+}
+
+impl Zoned for Reader {
+    fn zone(&self, obj: &Object<'_>, path: &str, key: &str) -> Result<Option<Tz>, ParseError> {
         match self.string(obj, path, key)? {
             None => Ok(None),
             Some(name) => time::zone(&name)
                 .map(Some)
-                .ok_or_else(|| self.err(&join(path, key), "not an IANA time-zone name")),
+                .ok_or_else(|| self.err(join(path, key), "not an IANA time-zone name")),
         }
     }
 
-    pub fn required_zone(&self, obj: &Object<'_>, path: &str, key: &str) -> Result<Tz, ParseError> {
+    fn required_zone(&self, obj: &Object<'_>, path: &str, key: &str) -> Result<Tz, ParseError> {
         self.zone(obj, path, key)?
-            .ok_or_else(|| self.err(&join(path, key), "missing"))
+            .ok_or_else(|| self.err(join(path, key), "missing"))
     }
 
-    /// An epoch-seconds field, in `zone`.
-    pub fn instant(
+    fn instant(
         &self,
         obj: &Object<'_>,
         path: &str,
@@ -192,16 +63,8 @@ impl Reader {
         zone: Tz,
     ) -> Result<chrono::DateTime<chrono::FixedOffset>, ParseError> {
         let seconds = self.required_integer(obj, path, key)?;
-        time::instant(seconds, zone)
-            .ok_or_else(|| self.err(&join(path, key), "a time out of range"))
+        time::instant(seconds, zone).ok_or_else(|| self.err(join(path, key), "a time out of range"))
     }
-}
-
-/// A field that is there and not `null`.
-fn present<'a>(obj: &Object<'a>, key: &str) -> Option<&'a RawValue> {
-    obj.get(key)
-        .copied()
-        .filter(|raw| raw.get().trim() != "null")
 }
 
 /// One page as received: its records, and the object around them if there is one.
@@ -244,15 +107,15 @@ impl Doc<'_> {
         let more = match present(body, "more").map(|raw| raw.get().trim()) {
             None | Some("false" | "0") => false,
             Some("true" | "1") => true,
-            Some(_) => return Err(r.err(&self.field_path("more"), "not a boolean or 0/1")),
+            Some(_) => return Err(r.err(self.field_path("more"), "not a boolean or 0/1")),
         };
         if !more {
             return Ok(None);
         }
         match r.integer(body, path, "offset")? {
             Some(offset) if offset >= 0 => Ok(Some(offset.to_string())),
-            Some(_) => Err(r.err(&self.field_path("offset"), "negative")),
-            None => Err(r.err(&self.field_path("offset"), "missing while more is set")),
+            Some(_) => Err(r.err(self.field_path("offset"), "negative")),
+            None => Err(r.err(self.field_path("offset"), "missing while more is set")),
         }
     }
 }
@@ -299,7 +162,7 @@ pub(super) fn open<'a>(
         (outer, "")
     };
     let list =
-        present(&body, list_key).ok_or_else(|| r.err(&format!("{prefix}{list_key}"), "missing"))?;
+        present(&body, list_key).ok_or_else(|| r.err(format!("{prefix}{list_key}"), "missing"))?;
     let records = r.array(list, &format!("{prefix}{list_key}"))?;
     Ok(Doc {
         body: Some(body),

@@ -28,7 +28,7 @@
 //! distinct records.
 
 use super::device::Source;
-use super::json::{self, join, Object, Reader};
+use super::json::{self, join, Object, Reader, Zoned as _};
 use super::{decimal, skip, BODY_MEASURES};
 use crate::connector::{Page, ParseError};
 use crate::sample::{Device, Metric, Quantity, Sample, Value};
@@ -73,9 +73,7 @@ fn mapping(meastype: i64) -> Option<Mapping> {
 
 /// Parse one `getmeas` answer (or its body, or a bare list of groups).
 pub(super) fn page(body: &[u8]) -> Result<Page, ParseError> {
-    let r = Reader {
-        data_type: BODY_MEASURES,
-    };
+    let r = json::reader(BODY_MEASURES);
     let doc = json::open(&r, body, "measuregrps")?;
     let zone = match &doc.body {
         Some(obj) => r.zone(obj, doc.body_path(), "timezone")?,
@@ -129,7 +127,7 @@ fn group(
     }
     let id = r
         .integer_text(&obj, path, "grpid")?
-        .ok_or_else(|| r.err(&join(path, "grpid"), "missing"))?
+        .ok_or_else(|| r.err(join(path, "grpid"), "missing"))?
         .to_owned();
     let at = r.instant(&obj, path, "date", zone)?;
     let group = Group {
@@ -176,7 +174,7 @@ fn measure(
     let meastype = r.required_integer(&m, path, "type")?;
     let value = r
         .integer_text(&m, path, "value")?
-        .ok_or_else(|| r.err(&join(path, "value"), "missing"))?;
+        .ok_or_else(|| r.err(join(path, "value"), "missing"))?;
     let unit = r.required_integer(&m, path, "unit")?;
     let position = r.integer(&m, path, "position")?;
     let Some(mapping) = mapping(meastype) else {
@@ -205,7 +203,7 @@ fn measure(
     let text = unit
         .checked_add(mapping.shift)
         .and_then(|exp| decimal::scale(value, exp))
-        .ok_or_else(|| r.err(&join(path, "unit"), "an exponent out of range"))?;
+        .ok_or_else(|| r.err(join(path, "unit"), "an exponent out of range"))?;
     Ok(Some(Measure {
         meastype,
         metric: mapping.metric,

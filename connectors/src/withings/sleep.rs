@@ -20,7 +20,7 @@
 //! (sleep monitor).
 
 use super::device::{self, Source};
-use super::json::{self, join, Number, Object, Reader};
+use super::json::{self, join, Number, Object, Reader, Zoned as _};
 use super::{decimal, skip, SLEEP_SUMMARY};
 use crate::connector::{Page, ParseError};
 use crate::sample::{Metric, Quantity, Sample, Value};
@@ -40,9 +40,7 @@ const STAGES: [(&str, Metric); 3] = [
 
 /// Parse one `getsummary` answer (or its body, or a bare list of summaries).
 pub(super) fn page(body: &[u8]) -> Result<Page, ParseError> {
-    let r = Reader {
-        data_type: SLEEP_SUMMARY,
-    };
+    let r = json::reader(SLEEP_SUMMARY);
     let doc = json::open(&r, body, "series")?;
     let mut page = Page::default();
     for (i, raw) in doc.records.iter().enumerate() {
@@ -84,7 +82,7 @@ fn night(r: &Reader, page: &mut Page, path: &str, raw: &RawValue) -> Result<(), 
     let start = r.instant(&obj, path, "startdate", zone)?;
     let end = r.instant(&obj, path, "enddate", zone)?;
     if end < start {
-        return Err(r.err(&join(path, "enddate"), "before startdate"));
+        return Err(r.err(join(path, "enddate"), "before startdate"));
     }
     let night = Night {
         id: r.integer_text(&obj, path, "id")?.map(str::to_owned),

@@ -11,15 +11,12 @@ mod requests;
 
 use super::*;
 use crate::sample::{Device, Metric, Sample, Value};
+use crate::testing::dt;
 
 const SANDBOX: &str = "http://127.0.0.1:8080/sandbox";
 
 fn withings() -> Withings {
     Withings::new(&Endpoints::Production)
-}
-
-fn dt(id: &str) -> DataType {
-    DataType::parse(id).unwrap()
 }
 
 /// A file of the project's own fixtures.

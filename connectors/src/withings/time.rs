@@ -17,8 +17,7 @@ pub(super) fn zone(name: &str) -> Option<Tz> {
 
 /// Epoch seconds in `zone`, with the offset in force then.
 pub(super) fn instant(seconds: i64, zone: Tz) -> Option<DateTime<FixedOffset>> {
-    let utc = DateTime::from_timestamp(seconds, 0)?;
-    Some(utc.with_timezone(&zone).fixed_offset())
+    crate::raw::epoch(seconds, &zone)
 }
 
 /// The member's day `date` in `zone`: its local midnight and the next one.

@@ -1,27 +1,10 @@
 //! The manifest, the pull and backfill requests, and the pull chunks.
 
 use super::*;
-use chrono::{DateTime, Utc};
+use crate::testing::{query, window};
+use chrono::Utc;
 
 const BASE: &str = "http://127.0.0.1:8080/sandbox";
-
-fn utc(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
-}
-
-fn window(start: &str, end: &str) -> TimeWindow {
-    TimeWindow {
-        start: utc(start),
-        end: utc(end),
-    }
-}
-
-fn query(req: &HttpRequest) -> Vec<(&str, &str)> {
-    req.query
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect()
-}
 
 #[test]
 fn the_production_manifest_names_garmins_endpoints_and_terms() {

@@ -1,22 +1,7 @@
 //! The manifest in production and in the sandbox, and the requests.
 
 use super::*;
-use chrono::{DateTime, Utc};
-
-fn window(start: &str, end: &str) -> TimeWindow {
-    let t = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
-    TimeWindow {
-        start: t(start),
-        end: t(end),
-    }
-}
-
-fn query(req: &HttpRequest) -> Vec<(&str, &str)> {
-    req.query
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect()
-}
+use crate::testing::{query, window};
 
 #[test]
 fn production_reaches_oura_itself() {

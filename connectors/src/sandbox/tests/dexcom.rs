@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use super::*;
+use crate::testing::{utc, window};
 use crate::{Connector, DataType, Dexcom, Endpoints, HttpRequest, Metric, Sample, TimeWindow};
 
 const BASE: &str = "http://127.0.0.1:8080/sandbox";
@@ -19,47 +20,14 @@ fn egvs() -> DataType {
     DataType::parse("egvs").unwrap()
 }
 
-fn utc(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
-}
-
-fn window(start: &str, end: &str) -> TimeWindow {
-    TimeWindow {
-        start: utc(start),
-        end: utc(end),
-    }
-}
-
 /// `req` sent to the Dexcom twin.
 fn send(sb: &Sandbox, req: &Req, now: DateTime<Utc>) -> SandboxResponse {
-    let r = SandboxRequest {
-        method: req.method,
-        path: &req.path,
-        query: req.query.clone(),
-        headers: req.headers.clone(),
-        body: &req.body,
-    };
-    sb.handle_at(VENDOR, &r, now)
+    req.send_to(sb, VENDOR, now)
 }
 
 /// A connector's request as the hub sends it, with the member's token.
 fn from_connector(req: &HttpRequest, token: &str) -> Req {
-    let path = req.url.strip_prefix(&format!("{BASE}/{VENDOR}")).unwrap();
-    let query: Vec<(&str, &str)> = req
-        .query
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let mut out = Req::new(req.method, path).query(&query).bearer(token);
-    if !req.form.is_empty() {
-        let form: Vec<(&str, &str)> = req
-            .form
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        out = out.form(&form);
-    }
-    out
+    Req::from_hub(req, &format!("{BASE}/{VENDOR}"), token)
 }
 
 /// The authorization request the hub builds from the manifest.

@@ -3,9 +3,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use super::*;
+use crate::testing::{dt, utc};
 use crate::{
-    Connector, DataType, Endpoints, Garmin, HttpRequest, Metric, PushEvent, PushNotice, Sample,
-    TimeWindow, Value as SampleValue,
+    Connector, Endpoints, Garmin, HttpRequest, Metric, PushEvent, PushNotice, Sample, TimeWindow,
+    Value as SampleValue,
 };
 use std::collections::HashSet;
 
@@ -31,34 +32,13 @@ fn garmin() -> Garmin {
 }
 
 fn send(sb: &Sandbox, r: &Req, now: DateTime<Utc>) -> SandboxResponse {
-    let req = SandboxRequest {
-        method: r.method,
-        path: &r.path,
-        query: r.query.clone(),
-        headers: r.headers.clone(),
-        body: &r.body,
-    };
-    sb.handle_at("garmin", &req, now)
+    r.send_to(sb, "garmin", now)
 }
 
 /// The connector's request as the hub would send it, with `token`.
 fn request(req: &HttpRequest, token: &str) -> Req {
-    let path = req.url.strip_prefix(&format!("{BASE}/garmin")).unwrap();
-    let query: Vec<(&str, &str)> = req
-        .query
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
     assert!(req.form.is_empty());
-    Req::new(req.method, path).query(&query).bearer(token)
-}
-
-fn utc(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
-}
-
-fn dt(id: &str) -> DataType {
-    DataType::parse(id).unwrap()
+    Req::from_hub(req, &format!("{BASE}/garmin"), token)
 }
 
 /// Authorize as the connector's manifest says (no scope), approve on the page's

@@ -92,7 +92,31 @@ impl Req {
         self
     }
 
+    /// The connector's request as the hub sends it to the twin at `base` (the
+    /// sandbox's base and the vendor): its query, its form as the body, the
+    /// member's bearer token.
+    pub fn from_hub(req: &crate::HttpRequest, base: &str, token: &str) -> Self {
+        let path = req.url.strip_prefix(base).unwrap();
+        let mut out = Self::new(req.method, path);
+        out.query = req.query.clone();
+        if !req.form.is_empty() {
+            let form: Vec<(&str, &str)> = req
+                .form
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            out = out.form(&form);
+        }
+        out.bearer(token)
+    }
+
+    /// Sent to the demo twin.
     pub fn send(&self, sb: &Sandbox, now: DateTime<Utc>) -> SandboxResponse {
+        self.send_to(sb, "demo", now)
+    }
+
+    /// Sent to `vendor`'s twin.
+    pub fn send_to(&self, sb: &Sandbox, vendor: &str, now: DateTime<Utc>) -> SandboxResponse {
         let req = SandboxRequest {
             method: self.method,
             path: &self.path,
@@ -100,7 +124,7 @@ impl Req {
             headers: self.headers.clone(),
             body: &self.body,
         };
-        sb.handle_at("demo", &req, now)
+        sb.handle_at(vendor, &req, now)
     }
 }
 

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use super::*;
+use crate::testing::window;
 use crate::{Connector, DataType, Metric, Oura, PushEvent, Sample, TimeWindow};
 use std::collections::{BTreeSet, HashSet};
 
@@ -17,14 +18,7 @@ fn oura() -> Oura {
 }
 
 fn send(req: &Req, sb: &Sandbox, now: DateTime<Utc>) -> SandboxResponse {
-    let request = SandboxRequest {
-        method: req.method,
-        path: &req.path,
-        query: req.query.clone(),
-        headers: req.headers.clone(),
-        body: &req.body,
-    };
-    sb.handle_at("oura", &request, now)
+    req.send_to(sb, "oura", now)
 }
 
 /// The path under `{BASE}/oura` of a connector URL.
@@ -108,14 +102,6 @@ fn connect_all(sb: &Sandbox, user: &str) -> String {
     let scopes = format!("{} personal", manifest_scopes());
     let ticked: Vec<&str> = scopes.split(' ').collect();
     connect(sb, &scopes, &ticked, user)
-}
-
-fn window(start: &str, end: &str) -> TimeWindow {
-    let t = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
-    TimeWindow {
-        start: t(start),
-        end: t(end),
-    }
 }
 
 /// 30 days ending the day before `t0`.

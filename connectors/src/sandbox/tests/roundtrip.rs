@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use super::*;
+use crate::testing::window;
 use crate::{Connector, DataType, Demo, Metric, Sample, TimeWindow};
 
 const BASE: &str = "http://127.0.0.1:8080/sandbox";
@@ -36,14 +37,6 @@ fn sync(sb: &Sandbox, token: &str, data_type: &str, window: TimeWindow) -> Vec<S
             Some(next) => cursor = Some(next),
             None => return samples,
         }
-    }
-}
-
-fn window(start: &str, end: &str) -> TimeWindow {
-    let t = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
-    TimeWindow {
-        start: t(start),
-        end: t(end),
     }
 }
 

@@ -5,6 +5,7 @@
 
 use super::*;
 use crate::sandbox::person::{self, Kind};
+use crate::testing::dt;
 use crate::{
     Connector, DataType, Endpoints, HttpRequest, Metric, PushEvent, Sample, TimeWindow, Value,
     Withings,
@@ -22,43 +23,14 @@ fn connector() -> Withings {
     })
 }
 
-fn dt(id: &str) -> DataType {
-    DataType::parse(id).unwrap()
-}
-
 fn send(sb: &Sandbox, req: &Req, now: DateTime<Utc>) -> SandboxResponse {
-    let request = SandboxRequest {
-        method: req.method,
-        path: &req.path,
-        query: req.query.clone(),
-        headers: req.headers.clone(),
-        body: &req.body,
-    };
-    sb.handle_at(VENDOR, &request, now)
+    req.send_to(sb, VENDOR, now)
 }
 
 /// The connector's request as the hub sends it: the form as the body, the
 /// member's bearer token.
 fn to_req(req: &HttpRequest, token: &str) -> Req {
-    let path = req
-        .url
-        .strip_prefix(&format!("{BASE}/{VENDOR}"))
-        .unwrap()
-        .to_owned();
-    let form: Vec<(&str, &str)> = req
-        .form
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let query: Vec<(&str, &str)> = req
-        .query
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    Req::new(req.method, &path)
-        .query(&query)
-        .form(&form)
-        .bearer(token)
+    Req::from_hub(req, &format!("{BASE}/{VENDOR}"), token)
 }
 
 /// A form request with the member's token.

@@ -9,7 +9,7 @@
 //! `[startdate, enddate)`, `lastupdate` days modified since; `data_fields` keeps
 //! only the fields it names. Ten days a page.
 
-use super::{data_fields, device_id, local, offset, page, pick, zone, Span};
+use super::{daily_page, device_id, local, pick};
 use crate::sandbox::person::{self, Kind};
 use crate::sandbox::twin::DataError;
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
@@ -77,27 +77,19 @@ pub(super) fn answer(
     query: &[(String, String)],
     now: DateTime<Utc>,
 ) -> Result<Body, DataError> {
-    let span = Span::read(query, true)?;
-    let fields = data_fields(query)?;
-    let offset = offset(query)?;
-    let (utc_offset, timezone) = zone(user)?;
-    let mut drafts: Vec<Draft> = span
-        .days(utc_offset, now, 1)
-        .into_iter()
-        .filter_map(|day| draft(user, utc_offset, day, now))
-        .filter(|d| d.modified <= now.timestamp() && span.keeps(d.day, d.midnight, d.modified))
-        .collect();
-    drafts.sort_by_key(|d| d.day);
-    let (drafts, more, next) = page(drafts, offset, PAGE);
-    let wanted = |name: &str| fields.as_ref().is_none_or(|f| f.iter().any(|x| x == name));
-    let activities = drafts
-        .into_iter()
-        .map(|d| render(user, &timezone, &d, &wanted))
-        .collect();
+    let (activities, more, offset) = daily_page(
+        user,
+        query,
+        now,
+        PAGE,
+        |utc_offset, day| draft(user, utc_offset, day, now),
+        |d| (d.day, d.midnight, d.modified),
+        |timezone, d, wanted| render(user, timezone, d, wanted),
+    )?;
     Ok(Body {
         activities,
         more,
-        offset: next,
+        offset,
     })
 }
 

@@ -10,7 +10,7 @@
 //! `lastupdate` nights modified since; `data_fields` keeps only the `data` fields
 //! it names. Ten nights a page.
 
-use super::{data_fields, device_id, local, offset, page, pick, record_id, zone, Span};
+use super::{daily_page, device_id, local, pick, record_id};
 use crate::sandbox::person;
 use crate::sandbox::twin::DataError;
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
@@ -96,27 +96,19 @@ pub(super) fn answer(
     query: &[(String, String)],
     now: DateTime<Utc>,
 ) -> Result<Body, DataError> {
-    let span = Span::read(query, true)?;
-    let fields = data_fields(query)?;
-    let offset = offset(query)?;
-    let (utc_offset, timezone) = zone(user)?;
-    let mut drafts: Vec<Draft> = span
-        .days(utc_offset, now, 1)
-        .into_iter()
-        .filter_map(|day| draft(user, utc_offset, day))
-        .filter(|n| n.modified <= now.timestamp() && span.keeps(n.day, n.start, n.modified))
-        .collect();
-    drafts.sort_by_key(|n| n.start);
-    let (drafts, more, next) = page(drafts, offset, PAGE);
-    let wanted = |name: &str| fields.as_ref().is_none_or(|f| f.iter().any(|x| x == name));
-    let series = drafts
-        .into_iter()
-        .map(|n| render(user, &timezone, &n, &wanted))
-        .collect();
+    let (series, more, offset) = daily_page(
+        user,
+        query,
+        now,
+        PAGE,
+        |utc_offset, day| draft(user, utc_offset, day),
+        |n| (n.day, n.start, n.modified),
+        |timezone, n, wanted| render(user, timezone, n, wanted),
+    )?;
     Ok(Body {
         series,
         more,
-        offset: next,
+        offset,
     })
 }
 
