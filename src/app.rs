@@ -123,6 +123,7 @@ pub async fn serve(settings: Settings, role: Role) -> anyhow::Result<()> {
         consent,
         sandbox,
         sync: sync.clone(),
+        delivery: Arc::new(settings.delivery.clone()),
     };
     let server = http::server(
         state,
@@ -138,11 +139,21 @@ pub async fn serve(settings: Settings, role: Role) -> anyhow::Result<()> {
             .await
             .context("sync scheduler")?;
         crate::sync::schedule::tick(&sync).await;
-        (crate::sync::worker::spawn(&sync, &stopped), Some(scheduler))
+        let mut workers = crate::sync::worker::spawn(&sync, &stopped);
+        let dispatcher = crate::delivery::dispatch::Dispatcher::new(
+            db.clone(),
+            sync.ring.clone(),
+            Arc::new(settings.delivery.clone()),
+            sync.metrics.clone(),
+        )
+        .context("webhook HTTP client")?;
+        // The webhook dispatcher drains with the workers (the last handle).
+        workers.push(tokio::spawn(dispatcher.run(stopped.clone())));
+        (workers, Some(scheduler))
     } else {
         (Vec::new(), None)
     };
-    tracing::info!(addr = %addr, scheme, public_url = %public_url, backend = db.backend_name(), sandbox = settings.sandbox.enabled, role = role.as_str(), workers = workers.len(), "listening");
+    tracing::info!(addr = %addr, scheme, public_url = %public_url, backend = db.backend_name(), sandbox = settings.sandbox.enabled, role = role.as_str(), workers = workers.len().saturating_sub(1), webhooks = role.runs_workers(), "listening");
     let served = server.await.context("server");
     let _ = stop.send(true);
     if let Some(mut scheduler) = scheduler {

@@ -53,6 +53,40 @@ struct FileConfig {
     keys: KeysFile,
     log: LogFile,
     sync: SyncFile,
+    delivery: DeliveryFile,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct DeliveryFile {
+    /// Seconds to wait after each failed attempt; after the last, `failed`.
+    retry_schedule_secs: Vec<u64>,
+    timeout_secs: u64,
+    /// Deliveries per second to one endpoint, at most.
+    per_endpoint_per_second: u32,
+    /// How long a rotated secret still signs, in hours.
+    secret_overlap_hours: u64,
+    /// Hosts that may be reached over plain http and at private, loopback or
+    /// link-local addresses (tests, an internal receiver).
+    allow_hosts: Vec<String>,
+    poll_interval_ms: u64,
+    /// Deliveries in flight at once, per process.
+    concurrency: u32,
+}
+
+impl Default for DeliveryFile {
+    fn default() -> Self {
+        Self {
+            // 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, 24 h: about three days.
+            retry_schedule_secs: vec![5, 300, 1800, 7200, 18000, 36000, 36000, 86400],
+            timeout_secs: 10,
+            per_endpoint_per_second: 100,
+            secret_overlap_hours: 24,
+            allow_hosts: Vec::new(),
+            poll_interval_ms: 500,
+            concurrency: 64,
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -240,6 +274,28 @@ pub struct Settings {
     pub master_key: MasterKeySource,
     pub log: LogSettings,
     pub sync: SyncSettings,
+    pub delivery: DeliverySettings,
+}
+
+/// Webhook delivery (`[delivery]`).
+#[derive(Debug, Clone)]
+pub struct DeliverySettings {
+    pub retry_schedule: Vec<Duration>,
+    pub timeout: Duration,
+    pub per_endpoint_per_second: NonZeroU32,
+    pub secret_overlap: Duration,
+    /// Lower-case host names or IP literals.
+    pub allow_hosts: Vec<String>,
+    pub poll_interval: Duration,
+    pub concurrency: usize,
+}
+
+impl Default for DeliverySettings {
+    fn default() -> Self {
+        // The defaults are valid: building them cannot fail.
+        delivery_settings(DeliveryFile::default(), "defaults")
+            .unwrap_or_else(|e| unreachable!("{e}"))
+    }
 }
 
 /// The sync engine: workers, schedules, backfill and retries.
@@ -427,6 +483,7 @@ impl Settings {
         let master_key = master_key_source(file.keys, &origin, &env)?;
         let log = log_settings(file.log, &origin)?;
         let sync = sync_settings(file.sync, &origin)?;
+        let delivery = delivery_settings(file.delivery, &origin)?;
 
         Ok(Self {
             listen,
@@ -445,8 +502,66 @@ impl Settings {
             master_key,
             log,
             sync,
+            delivery,
         })
     }
+}
+
+fn delivery_settings(f: DeliveryFile, origin: &str) -> Result<DeliverySettings, ConfigError> {
+    if f.retry_schedule_secs.is_empty() || f.retry_schedule_secs.len() > 50 {
+        return Err(invalid(
+            "delivery.retry_schedule_secs",
+            origin,
+            "must list 1 to 50 waits in seconds",
+        ));
+    }
+    if f.timeout_secs == 0 || f.timeout_secs > 60 {
+        return Err(invalid("delivery.timeout_secs", origin, "must be 1 to 60"));
+    }
+    let per_second = NonZeroU32::new(f.per_endpoint_per_second).ok_or_else(|| {
+        invalid(
+            "delivery.per_endpoint_per_second",
+            origin,
+            "must be at least 1",
+        )
+    })?;
+    if f.concurrency == 0 || f.concurrency > 1024 {
+        return Err(invalid("delivery.concurrency", origin, "must be 1 to 1024"));
+    }
+    if f.poll_interval_ms == 0 {
+        return Err(invalid(
+            "delivery.poll_interval_ms",
+            origin,
+            "must be at least 1",
+        ));
+    }
+    let mut allow_hosts = Vec::new();
+    for host in &f.allow_hosts {
+        let host = host.trim().trim_start_matches('[').trim_end_matches(']');
+        if host.is_empty()
+            || host.contains(['/', ':', ' ']) && host.parse::<std::net::IpAddr>().is_err()
+        {
+            return Err(invalid(
+                "delivery.allow_hosts",
+                origin,
+                "each entry must be a host name or an IP address, without scheme or port",
+            ));
+        }
+        allow_hosts.push(host.to_ascii_lowercase());
+    }
+    Ok(DeliverySettings {
+        retry_schedule: f
+            .retry_schedule_secs
+            .iter()
+            .map(|s| Duration::from_secs(*s))
+            .collect(),
+        timeout: Duration::from_secs(f.timeout_secs),
+        per_endpoint_per_second: per_second,
+        secret_overlap: Duration::from_secs(f.secret_overlap_hours * 3600),
+        allow_hosts,
+        poll_interval: Duration::from_millis(f.poll_interval_ms),
+        concurrency: f.concurrency as usize,
+    })
 }
 
 fn sync_settings(f: SyncFile, origin: &str) -> Result<SyncSettings, ConfigError> {

@@ -245,11 +245,10 @@ fn apply(
             if !grants(data_type.as_str()) {
                 return Ok(false);
             }
-            crate::ingest::store_samples(
+            crate::ingest::store_and_announce(
                 conn,
                 ring,
-                &connection.member_id,
-                &connection.vendor,
+                connection,
                 data_type.as_str(),
                 &page.samples,
             )

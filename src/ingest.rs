@@ -26,6 +26,12 @@ pub enum IngestError {
     Store(#[from] StoreError),
 }
 
+impl From<diesel::result::Error> for IngestError {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Store(e.into())
+    }
+}
+
 /// Normalise and store one page of samples of `vendor`'s `data_type` for `member`.
 pub fn store_samples(
     conn: &mut AnyConnection,
@@ -41,6 +47,51 @@ pub fn store_samples(
         .map(to_store)
         .collect::<Result<Vec<_>, _>>()?;
     Ok(upsert_batch(conn, ring, member, &batch)?)
+}
+
+/// The span `[first start, last end)` of `samples` in UTC, for `data.available`.
+pub fn span(samples: &[Sample]) -> Option<(chrono::NaiveDateTime, chrono::NaiveDateTime)> {
+    let start = samples.iter().map(|s| s.start.naive_utc()).min()?;
+    let end = samples
+        .iter()
+        .map(|s| s.end.unwrap_or(s.start).naive_utc())
+        .max()?;
+    Some((start, end))
+}
+
+/// Store a page of samples for a connection and, when anything new or amended was
+/// stored, announce it with `data.available` in the same transaction.
+pub fn store_and_announce(
+    conn: &mut AnyConnection,
+    ring: &KeyRing,
+    connection: &crate::store::connections::Connection,
+    data_type: &str,
+    samples: &[Sample],
+) -> Result<UpsertReport, IngestError> {
+    conn.write_transaction(|conn| {
+        let report = store_samples(
+            conn,
+            ring,
+            &connection.member_id,
+            &connection.vendor,
+            data_type,
+            samples,
+        )?;
+        let changed = report.inserted + report.amended;
+        if let (true, Some((start, end))) = (changed > 0, span(samples)) {
+            crate::store::events::data_available(
+                conn,
+                &connection.portal_id,
+                &connection.member_id,
+                &connection.vendor,
+                data_type,
+                start,
+                end,
+                changed,
+            )?;
+        }
+        Ok(report)
+    })
 }
 
 /// The store's input: the normaliser's JSON as it was written (whole numbers

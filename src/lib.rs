@@ -13,6 +13,7 @@ pub mod connect;
 pub mod consent;
 pub mod crypto;
 pub mod db;
+pub mod delivery;
 pub mod domain;
 pub mod fhir;
 pub mod fhir_api;

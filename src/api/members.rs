@@ -10,6 +10,7 @@ use crate::http::error::ApiError;
 use crate::http::input::JsonBody;
 use crate::keys::KeyRing;
 use crate::store::api_keys::Scope;
+use crate::store::events::{self, EventKind, NewEvent};
 use crate::store::members::{self, Member};
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{NaiveDateTime, Utc};
@@ -146,6 +147,19 @@ pub async fn erase(
     let member = with_conn(db, move |conn| {
         conn.write_transaction(|conn| {
             let member = members::find(conn, &ring, &caller.portal, &key)?;
+            // Announced in the same transaction; the event keeps the User Key
+            // sealed, since the member it would be read from is gone.
+            events::emit_with_user_key(
+                conn,
+                &ring,
+                &NewEvent {
+                    portal: &caller.portal,
+                    member: Some(&member.id),
+                    kind: EventKind::MemberErased,
+                    data: serde_json::json!({}),
+                },
+                &member.user_key,
+            )?;
             members::erase(conn, &member.id)?;
             audit(
                 conn,

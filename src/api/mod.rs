@@ -10,6 +10,7 @@ mod connections;
 mod members;
 pub mod openapi;
 mod vendor_apps;
+mod webhooks;
 
 use crate::db::{AnyConnection, Database};
 use crate::http::auth::Caller;
@@ -50,6 +51,15 @@ route_table! {
     "/v1/vendor-apps" => [post vendor_apps::create, get vendor_apps::list],
     "/v1/vendor-apps/{id}" => [get vendor_apps::get, delete vendor_apps::delete],
     "/v1/audit-events" => [get audit_events::list],
+    "/v1/webhook-endpoints" => [post webhooks::create, get webhooks::list],
+    "/v1/webhook-endpoints/{id}" => [get webhooks::get, delete webhooks::delete],
+    "/v1/webhook-endpoints/{id}/enable" => [post webhooks::enable],
+    "/v1/webhook-endpoints/{id}/disable" => [post webhooks::disable],
+    "/v1/webhook-endpoints/{id}/rotate-secret" => [post webhooks::rotate],
+    "/v1/webhook-deliveries" => [get webhooks::list_deliveries],
+    "/v1/webhook-deliveries/replay" => [post webhooks::replay],
+    "/v1/webhook-deliveries/{id}" => [get webhooks::get_delivery],
+    "/v1/webhook-deliveries/{id}/retry" => [post webhooks::retry],
 }
 
 /// Health, readiness and metrics only: what a worker process serves.

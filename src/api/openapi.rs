@@ -49,6 +49,17 @@ pub struct Status {
         super::connections::list,
         super::connections::revoke,
         super::connections::sync,
+        super::webhooks::create,
+        super::webhooks::list,
+        super::webhooks::get,
+        super::webhooks::delete,
+        super::webhooks::enable,
+        super::webhooks::disable,
+        super::webhooks::rotate,
+        super::webhooks::list_deliveries,
+        super::webhooks::get_delivery,
+        super::webhooks::retry,
+        super::webhooks::replay,
     ),
     modifiers(&BearerAuth),
     tags(
@@ -57,6 +68,7 @@ pub struct Status {
         (name = "connections", description = "A member's vendor connections and consent-page links"),
         (name = "vendor-apps", description = "The portal's own OAuth clients per vendor"),
         (name = "audit", description = "The portal's audit trail"),
+        (name = "webhooks", description = "Webhook endpoints, deliveries, retries and replay (Standard Webhooks, no PHI)"),
     )
 )]
 pub struct ApiDoc;

@@ -26,6 +26,7 @@ diesel::table! {
         user_key_sealed -> Binary,
         created_at -> Timestamp,
         observation_max_span -> BigInt,
+        event_seq -> BigInt,
     }
 }
 
@@ -263,6 +264,54 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_endpoints (id) {
+        id -> Text,
+        portal_id -> Text,
+        url -> Text,
+        events -> Text,
+        secret_sealed -> Binary,
+        previous_secret_sealed -> Nullable<Binary>,
+        previous_until -> Nullable<Timestamp>,
+        enabled -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    events (id) {
+        id -> Text,
+        portal_id -> Text,
+        member_id -> Nullable<Text>,
+        seq -> BigInt,
+        kind -> Text,
+        data -> Text,
+        user_key_sealed -> Nullable<Binary>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Text,
+        event_id -> Text,
+        endpoint_id -> Text,
+        portal_id -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        lease_until -> Nullable<Timestamp>,
+        last_status -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        last_attempt_at -> Nullable<Timestamp>,
+        delivered_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(webhook_deliveries -> events (event_id));
+diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
 diesel::joinable!(members -> portals (portal_id));
 diesel::joinable!(jobs -> connections (connection_id));
 diesel::joinable!(sync_state -> connections (connection_id));
@@ -294,4 +343,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     export_chunks,
     jobs,
     sync_state,
+    webhook_endpoints,
+    events,
+    webhook_deliveries,
 );

@@ -18,6 +18,7 @@ pub struct Metrics {
     vendor_pushes: IntCounterVec,
     records_skipped: IntCounterVec,
     sync_lag: GaugeVec,
+    webhook_attempts: IntCounterVec,
 }
 
 /// Label for requests that matched no route: the path itself could hold anything.
@@ -96,6 +97,14 @@ impl Metrics {
             ),
             &["vendor"],
         )?;
+        let webhook_attempts = IntCounterVec::new(
+            Opts::new(
+                "tributary_webhook_attempts_total",
+                "Webhook delivery attempts by outcome (delivered, retry, failed)",
+            ),
+            &["outcome"],
+        )?;
+        registry.register(Box::new(webhook_attempts.clone()))?;
         registry.register(Box::new(jobs.clone()))?;
         registry.register(Box::new(jobs_finished.clone()))?;
         registry.register(Box::new(job_seconds.clone()))?;
@@ -114,7 +123,13 @@ impl Metrics {
             vendor_pushes,
             records_skipped,
             sync_lag,
+            webhook_attempts,
         })
+    }
+
+    /// A webhook delivery attempt ended with `outcome`.
+    pub fn webhook_attempt(&self, outcome: &str) {
+        self.webhook_attempts.with_label_values(&[outcome]).inc();
     }
 
     /// A call to a vendor's data API answered `status` (`error`: no answer).

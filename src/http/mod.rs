@@ -38,6 +38,8 @@ pub struct AppState {
     pub sandbox: Option<Arc<Sandbox>>,
     /// The sync engine, for manual syncs and vendor pushes.
     pub sync: crate::sync::SyncContext,
+    /// Webhook delivery settings (which URLs endpoints may have, the secret overlap).
+    pub delivery: Arc<crate::config::DeliverySettings>,
 }
 
 /// Headers on every response. API responses carry health-data metadata and must not
@@ -77,6 +79,7 @@ pub fn server(
     let consent = web::Data::from(state.consent.clone());
     let sandbox = state.sandbox.clone().map(web::Data::new);
     let sync = web::Data::new(state.sync.clone());
+    let delivery = web::Data::from(state.delivery.clone());
     let https = tls.is_some();
     let server = HttpServer::new(move || {
         let app = App::new()
@@ -89,6 +92,7 @@ pub fn server(
             .app_data(connect.clone())
             .app_data(consent.clone())
             .app_data(sync.clone())
+            .app_data(delivery.clone())
             .app_data(input::path_config())
             .app_data(input::query_config())
             .wrap(security_headers(https))

@@ -8,6 +8,7 @@
 //! once; `generation` tells the ones that waited that new tokens are there.
 
 use super::connect_sessions::{json_list, parse_list};
+use super::events::{self, EventKind, NewEvent};
 use super::StoreError;
 use crate::crypto::{open, seal, Aad};
 use crate::db::schema::{connection_tokens, connections, consent_events};
@@ -513,6 +514,32 @@ fn record(
             consent_events::at.eq(chrono::Utc::now().naive_utc()),
         ))
         .execute(conn)?;
+    let kind = match action {
+        "granted" => EventKind::ConnectionCreated,
+        "revoked" => EventKind::ConnectionRevoked,
+        "reauth_required" => EventKind::ConnectionReauthRequired,
+        _ => EventKind::ConnectionUpdated,
+    };
+    let status = match kind {
+        EventKind::ConnectionRevoked => Status::Revoked,
+        EventKind::ConnectionReauthRequired => Status::ReauthRequired,
+        _ => Status::Active,
+    };
+    events::emit(
+        conn,
+        &NewEvent {
+            portal,
+            member: Some(member),
+            kind,
+            data: serde_json::json!({
+                "vendor": vendor,
+                "status": status.as_str(),
+                "change": action,
+                "data_types": data_types,
+                "channel": channel.as_str(),
+            }),
+        },
+    )?;
     Ok(())
 }
 

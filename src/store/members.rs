@@ -1,5 +1,6 @@
 //! Members: created with their own data key; the User Key is sealed and hashed.
 
+use super::events::{self, EventKind, NewEvent};
 use super::StoreError;
 use crate::crypto::{keyed_hash, open, seal, Aad, SecretKey};
 use crate::db::schema::members;
@@ -66,6 +67,15 @@ pub fn create(
             ))
             .execute(conn)?;
         store_member_key(conn, ring, member.id.as_str(), &data_key)?;
+        events::emit(
+            conn,
+            &NewEvent {
+                portal,
+                member: Some(&member.id),
+                kind: EventKind::MemberCreated,
+                data: serde_json::json!({}),
+            },
+        )?;
         Ok::<_, StoreError>(())
     })?;
     Ok(member)

@@ -10,6 +10,8 @@ pub mod api_keys;
 pub mod audit;
 pub mod connect_sessions;
 pub mod connections;
+pub mod deliveries;
+pub mod events;
 pub mod exports;
 pub mod jobs;
 pub mod members;
@@ -18,6 +20,7 @@ pub mod portals;
 pub mod rate_buckets;
 pub mod sync_state;
 pub mod vendor_apps;
+pub mod webhook_endpoints;
 
 use crate::keys::KeyError;
 use thiserror::Error;

@@ -530,15 +530,8 @@ fn store_granted(
     if current.status != Status::Active || !current.data_types.iter().any(|d| d == data_type) {
         return Ok(None);
     }
-    let report = crate::ingest::store_samples(
-        conn,
-        ring,
-        &current.member_id,
-        &current.vendor,
-        data_type,
-        samples,
-    )
-    .map_err(|e| ingest_error(e, &current.vendor, data_type))?;
+    let report = crate::ingest::store_and_announce(conn, ring, &current, data_type, samples)
+        .map_err(|e| ingest_error(e, &current.vendor, data_type))?;
     Ok(Some((current, report)))
 }
 
@@ -592,7 +585,16 @@ async fn store(
                         window.start.naive_utc(),
                         done,
                     )?;
-                    if !done {
+                    if done {
+                        crate::store::events::backfill_completed(
+                            conn,
+                            &current.portal_id,
+                            &current.member_id,
+                            &current.vendor,
+                            &data_type,
+                            progress.backfill_from,
+                        )?;
+                    } else {
                         plan::enqueue_backfill(
                             conn,
                             &settings,
