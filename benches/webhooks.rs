@@ -165,7 +165,7 @@ fn main() {
     std::fs::write(
         &config,
         format!(
-            "[sandbox]\nenabled = false\n[delivery]\nallow_hosts = [\"127.0.0.1\"]\nper_endpoint_per_second = {}\n",
+            "[sandbox]\nenabled = false\n[api]\nrate_limit_per_second = 100000\nrate_limit_burst = 100000\n[delivery]\nallow_hosts = [\"127.0.0.1\"]\nper_endpoint_per_second = {}\n",
             a.pace
         ),
     )

@@ -245,6 +245,8 @@ fn apply(
             if !grants(data_type.as_str()) {
                 return Ok(false);
             }
+            // The connection's row before the member's (see `sync::run::store_granted`).
+            connections::synced(conn, &connection.id)?;
             crate::ingest::store_and_announce(
                 conn,
                 ring,
@@ -258,7 +260,6 @@ fn apply(
                     "a pushed {data_type} record could not be normalised"
                 )),
             })?;
-            connections::synced(conn, &connection.id)?;
         }
         PushEvent::Deregistered => {
             connections::revoke(conn, connection, connections::Channel::Vendor)?;

@@ -147,8 +147,10 @@ pub async fn erase(
     let member = with_conn(db, move |conn| {
         conn.write_transaction(|conn| {
             let member = members::find(conn, &ring, &caller.portal, &key)?;
-            // Announced in the same transaction; the event keeps the User Key
-            // sealed, since the member it would be read from is gone.
+            // The member's earlier events go with it (undelivered ones too); the
+            // erasure is announced in the same transaction, the event keeping the
+            // User Key sealed since the member it would be read from is gone.
+            events::forget_member(conn, &member.id)?;
             events::emit_with_user_key(
                 conn,
                 &ring,

@@ -18,10 +18,13 @@ use crate::store::deliveries::{self, Delivery, Filter};
 use crate::store::events::EventKind;
 use crate::store::webhook_endpoints::{self, WebhookEndpoint};
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::{DateTime, Utc};
+use chrono::DateTime;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+
+/// Every event is queued once per endpoint, in the transaction of its change.
+const MAX_ENDPOINTS: usize = 10;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -73,7 +76,8 @@ pub struct Rotate {
 /// Register a webhook endpoint. The signing secret is in this answer only.
 #[utoipa::path(post, operation_id = "create_webhook_endpoint", path = "/v1/webhook-endpoints", tag = "webhooks",
     request_body = CreateEndpoint, security(("api_key" = [])),
-    responses((status = 201, description = "Registered", body = EndpointWithSecret), AuthErrors, BodyErrors))]
+    responses((status = 201, description = "Registered", body = EndpointWithSecret),
+        (status = 409, description = "The portal has the most endpoints it may have", body = ErrorBody), AuthErrors, BodyErrors))]
 pub async fn create(
     caller: Caller,
     req: HttpRequest,
@@ -101,6 +105,11 @@ pub async fn create(
     let rid = request_id(&req);
     let created = with_conn(db, move |conn| {
         conn.write_transaction(|conn| {
+            if webhook_endpoints::list(conn, &caller.portal)?.len() >= MAX_ENDPOINTS {
+                return Err(ApiError::Conflict(format!(
+                    "a portal has at most {MAX_ENDPOINTS} webhook endpoints"
+                )));
+            }
             let (endpoint, secret) =
                 webhook_endpoints::create(conn, &ring, &caller.portal, url.as_str(), &kinds)?;
             audit(
@@ -238,7 +247,8 @@ pub async fn disable(
 /// `previous_secret_until`, every delivery carries a signature with each secret.
 #[utoipa::path(post, operation_id = "rotate_webhook_secret", path = "/v1/webhook-endpoints/{id}/rotate-secret", tag = "webhooks",
     params(("id" = String, Path, description = "The endpoint id")), request_body = Rotate, security(("api_key" = [])),
-    responses((status = 200, description = "Rotated", body = EndpointWithSecret), AuthErrors, BodyErrors, NotFound))]
+    responses((status = 200, description = "Rotated", body = EndpointWithSecret),
+        (status = 409, description = "An earlier rotation's overlap is still running", body = ErrorBody), AuthErrors, BodyErrors, NotFound))]
 pub async fn rotate(
     caller: Caller,
     req: HttpRequest,
@@ -262,9 +272,18 @@ pub async fn rotate(
     let rid = request_id(&req);
     let rotated = with_conn(db, move |conn| {
         conn.write_transaction(|conn| {
-            let until = Utc::now().naive_utc() + overlap;
+            let now = crate::store::events::now();
+            let current = webhook_endpoints::get(conn, &caller.portal, &id)?;
+            if let Some(until) = current.previous_secret_until.filter(|u| *u > now) {
+                if overlap > chrono::Duration::zero() {
+                    return Err(ApiError::Conflict(format!(
+                        "a rotation's overlap runs until {}; rotate with overlap_seconds 0 to end it now",
+                        until.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                    )));
+                }
+            }
             let (endpoint, secret) =
-                webhook_endpoints::rotate(conn, &ring, &caller.portal, &id, until)?;
+                webhook_endpoints::rotate(conn, &ring, &caller.portal, &id, now + overlap)?;
             audit(
                 conn,
                 &caller,
@@ -401,7 +420,8 @@ pub async fn get_delivery(
 /// `webhook-id`).
 #[utoipa::path(post, operation_id = "retry_webhook_delivery", path = "/v1/webhook-deliveries/{id}/retry", tag = "webhooks",
     params(("id" = String, Path, description = "The delivery id")), security(("api_key" = [])),
-    responses((status = 202, description = "Queued", body = Delivery), AuthErrors, NotFound))]
+    responses((status = 202, description = "Queued", body = Delivery),
+        (status = 409, description = "The delivery is being sent now", body = ErrorBody), AuthErrors, NotFound))]
 pub async fn retry(
     caller: Caller,
     req: HttpRequest,
@@ -413,7 +433,15 @@ pub async fn retry(
     let rid = request_id(&req);
     let d = with_conn(db, move |conn| {
         conn.write_transaction(|conn| {
-            let d = deliveries::retry(conn, &caller.portal, &id, Utc::now().naive_utc())?;
+            let d = match deliveries::retry(conn, &caller.portal, &id, crate::store::events::now())
+            {
+                Err(crate::store::StoreError::Conflict) => {
+                    return Err(ApiError::Conflict(
+                        "the delivery is being sent now; retry once its attempt is recorded".into(),
+                    ))
+                }
+                other => other?,
+            };
             audit(
                 conn,
                 &caller,
@@ -443,6 +471,11 @@ pub struct Replay {
 pub struct Replayed {
     /// Deliveries queued.
     queued: usize,
+    /// One call replays at most 10,000 events; when more followed, call again with
+    /// this as `since` (an event at this very instant may come twice: receivers
+    /// deduplicate on `webhook-id`). Null when every event was replayed.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    next_since: Option<String>,
 }
 
 /// Queue every event since a time again (each keeps its `webhook-id`).
@@ -463,12 +496,12 @@ pub async fn replay(
     let rid = request_id(&req);
     let queued = with_conn(db, move |conn| {
         conn.write_transaction(|conn| {
-            let n = deliveries::replay(
+            let r = deliveries::replay(
                 conn,
                 &caller.portal,
                 since,
                 body.endpoint_id.as_deref(),
-                Utc::now().naive_utc(),
+                crate::store::events::now(),
             )?;
             audit(
                 conn,
@@ -480,9 +513,15 @@ pub async fn replay(
                 ),
                 rid.as_deref(),
             )?;
-            Ok(n)
+            Ok(r)
         })
     })
     .await?;
-    Ok(HttpResponse::Accepted().json(Replayed { queued }))
+    Ok(HttpResponse::Accepted().json(Replayed {
+        queued: queued.queued,
+        next_since: queued.next_since.map(|t| {
+            t.and_utc()
+                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+        }),
+    }))
 }

@@ -57,6 +57,8 @@ impl Dispatcher {
         let policy = Policy::new(&settings.allow_hosts);
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            // A proxy would resolve the target itself, past the resolver's check.
+            .no_proxy()
             .dns_resolver(Arc::new(policy.clone()))
             .timeout(settings.timeout)
             .connect_timeout(settings.timeout)
@@ -141,12 +143,17 @@ impl Dispatcher {
 
     async fn claim(&self, limit: usize) -> Result<Vec<Claimed>, StoreError> {
         let db = self.db.clone();
-        let lease = self.settings.timeout + LEASE_MARGIN;
+        // The lease covers the send and the pacing wait of a claim this size (all
+        // of it for one endpoint, at worst).
+        let pacing = Duration::from_secs(
+            (limit as u64).div_ceil(u64::from(self.settings.per_endpoint_per_second.get())),
+        );
+        let lease = self.settings.timeout + LEASE_MARGIN + pacing;
         tokio::task::spawn_blocking(move || {
             let mut conn = db
                 .conn()
                 .map_err(|e| StoreError::Invalid(format!("database: {e}")))?;
-            let now = chrono::Utc::now().naive_utc();
+            let now = crate::store::events::now();
             let until = now + chrono::Duration::from_std(lease).unwrap_or_default();
             deliveries::claim(&mut conn, now, until, limit as i64)
         })
@@ -168,13 +175,26 @@ impl Dispatcher {
         };
         let prepared = match prepared {
             Ok(Ok(p)) => p,
-            Ok(Err(StoreError::NotFound)) => return, // the endpoint or event is gone
+            // The endpoint or the event was deleted after the claim: nothing to send.
+            Ok(Err(StoreError::NotFound)) => return,
             Ok(Err(e)) => {
                 tracing::warn!(delivery = %claimed.id, error = %e, "cannot prepare a webhook");
+                self.record(
+                    &claimed,
+                    None,
+                    Some("the hub could not prepare the event".into()),
+                )
+                .await;
                 return;
             }
             Err(e) => {
                 tracing::warn!(delivery = %claimed.id, error = %e, "webhook task failed");
+                self.record(
+                    &claimed,
+                    None,
+                    Some("the hub could not prepare the event".into()),
+                )
+                .await;
                 return;
             }
         };
@@ -183,21 +203,27 @@ impl Dispatcher {
         }
         self.pace.until_key_ready(&claimed.endpoint_id).await;
         let outcome = self.send(&claimed, &prepared).await;
-        let at = chrono::Utc::now().naive_utc();
         let (status, error) = match outcome {
             Ok(status) => (Some(status), None),
             Err((status, why)) => (status, Some(why)),
         };
+        self.record(&claimed, status, error).await;
+    }
+
+    /// Record an attempt: delivered when `error` is `None`, else retried on the
+    /// schedule or failed.
+    async fn record(&self, claimed: &Claimed, status: Option<u16>, error: Option<String>) {
+        let at = crate::store::events::now();
         let retry_at = error
             .as_ref()
             .and_then(|_| self.retry_at(claimed.attempts, at));
-        self.metrics.webhook_attempt(match (&error, retry_at) {
+        let outcome = match (&error, retry_at) {
             (None, _) => "delivered",
             (Some(_), Some(_)) => "retry",
             (Some(_), None) => "failed",
-        });
+        };
         let (db, c) = (self.db.clone(), claimed.clone());
-        let recorded = tokio::task::spawn_blocking(move || -> Result<(), StoreError> {
+        let recorded = tokio::task::spawn_blocking(move || -> Result<bool, StoreError> {
             let mut conn = db
                 .conn()
                 .map_err(|e| StoreError::Invalid(format!("database: {e}")))?;
@@ -210,8 +236,14 @@ impl Dispatcher {
             deliveries::record_attempt(&mut conn, &c, &attempt)
         })
         .await;
-        if !matches!(recorded, Ok(Ok(()))) {
-            tracing::warn!(delivery = %claimed.id, "cannot record a webhook attempt; the lease will expire and it is sent again");
+        match recorded {
+            Ok(Ok(true)) => self.metrics.webhook_attempt(outcome),
+            Ok(Ok(false)) => {
+                tracing::info!(delivery = %claimed.id, "a webhook attempt finished after its claim was lost; not recorded")
+            }
+            _ => {
+                tracing::warn!(delivery = %claimed.id, "cannot record a webhook attempt; the lease will expire and it is sent again")
+            }
         }
     }
 
@@ -285,7 +317,7 @@ fn prepare(
     ring: &KeyRing,
     claimed: &Claimed,
 ) -> Result<Prepared, StoreError> {
-    let now = chrono::Utc::now().naive_utc();
+    let now = crate::store::events::now();
     let target = webhook_endpoints::target(conn, ring, &claimed.endpoint_id, now)?;
     let event = events::get(conn, &claimed.event_id)?;
     let body = super::body(conn, ring, &event)?;
@@ -313,7 +345,7 @@ pub fn user_key_of(
     };
     match members::get(conn, ring, &member) {
         Ok(m) => Ok(Some(m.user_key.expose().to_owned())),
-        Err(StoreError::NotFound) | Err(StoreError::Key(_)) => Ok(None),
+        Err(StoreError::NotFound) => Ok(None),
         Err(e) => Err(e),
     }
 }

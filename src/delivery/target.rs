@@ -5,7 +5,7 @@
 //! the check and the request is caught). Hosts an operator lists in
 //! `delivery.allow_hosts` are exempt from both rules. Redirects are never followed.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -93,9 +93,10 @@ impl Policy {
         }
         if !self.allowed(host) {
             if let Some(bad) = found.iter().find(|a| !is_public(a.ip())) {
+                // The address itself stays in the hub's log: it maps the hub's network.
+                tracing::info!(host, address = %bad.ip(), "webhook host resolves to a non-public address");
                 return Err(format!(
-                    "url: {host} resolves to {}, which is not a public address (allowed only for hosts in the hub's delivery.allow_hosts)",
-                    bad.ip()
+                    "url: {host} resolves to an address that is not public (allowed only for hosts in the hub's delivery.allow_hosts)"
                 ));
             }
         }
@@ -135,19 +136,29 @@ pub fn is_public(ip: IpAddr) -> bool {
                 return is_public_v4(v4);
             }
             let s = v6.segments();
-            // NAT64 (64:ff9b::/96) reaches the embedded IPv4 address.
+            let embedded = |hi: u16, lo: u16| {
+                let [a, b] = hi.to_be_bytes();
+                let [c, d] = lo.to_be_bytes();
+                Ipv4Addr::new(a, b, c, d)
+            };
+            // Forms that reach an IPv4 address: NAT64 (64:ff9b::/96) and 6to4
+            // (2002::/16) are judged by it; IPv4-compatible (::/96) is deprecated.
             if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
-                let [a, b] = s[6].to_be_bytes();
-                let [c, d] = s[7].to_be_bytes();
-                return is_public_v4(Ipv4Addr::new(a, b, c, d));
+                return is_public_v4(embedded(s[6], s[7]));
+            }
+            if s[0] == 0x2002 {
+                return is_public_v4(embedded(s[1], s[2]));
             }
             !(v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
+                || s[..6] == [0, 0, 0, 0, 0, 0] // IPv4-compatible
                 || (s[0] & 0xfe00) == 0xfc00 // unique local
                 || (s[0] & 0xffc0) == 0xfe80 // link-local
+                || (s[0] & 0xffc0) == 0xfec0 // site-local (deprecated)
+                || (s[0] == 0x2001 && s[1] == 0) // Teredo
                 || (s[0] == 0x2001 && s[1] == 0xdb8) // documentation
-                || v6 == Ipv6Addr::new(0, 0, 0, 0, 0, 0, 0, 1))
+                || s[..4] == [0x100, 0, 0, 0]) // discard-only
         }
     }
 }
@@ -165,6 +176,7 @@ fn is_public_v4(ip: Ipv4Addr) -> bool {
         || (a == 100 && (64..128).contains(&b)) // shared (CGNAT)
         || (a == 192 && b == 0 && c == 0) // IETF protocol assignments
         || (a == 198 && (18..20).contains(&b)) // benchmarking
+        || (a == 192 && b == 88 && c == 99) // 6to4 relay anycast
         || a >= 240) // reserved
 }
 
@@ -238,7 +250,14 @@ mod tests {
         let p = Policy::default();
         let url = url::Url::parse("https://localhost:9/hook").unwrap();
         let err = p.check_resolved(&url).await.unwrap_err();
-        assert!(err.contains("not a public address"), "{err}");
+        assert!(
+            err.contains("resolves to an address that is not public"),
+            "{err}"
+        );
+        assert!(
+            !err.contains("127.0.0.1"),
+            "the internal address is not told: {err}"
+        );
         let allowed = Policy::new(&["localhost".into()]);
         assert!(allowed.check_resolved(&url).await.is_ok());
     }

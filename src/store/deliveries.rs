@@ -24,20 +24,27 @@ pub struct Claimed {
     pub endpoint_id: String,
     /// Attempts made before this one.
     pub attempts: i32,
+    /// The claim's lease: the attempt is recorded only while it is still the row's.
+    pub lease_until: NaiveDateTime,
 }
 
-/// Claim up to `limit` due deliveries of enabled endpoints for `lease`: a claim
-/// holds until `lease_until`, after which another dispatcher may take it over.
+/// Claim up to `limit` due deliveries of enabled endpoints until `lease_until`,
+/// after which another dispatcher may take them over. On PostgreSQL rows another
+/// dispatcher is claiming are skipped (`FOR UPDATE SKIP LOCKED`), so processes never
+/// wait on each other; SQLite has one writer.
 pub fn claim(
     conn: &mut AnyConnection,
     now: NaiveDateTime,
     lease_until: NaiveDateTime,
     limit: i64,
 ) -> Result<Vec<Claimed>, StoreError> {
+    use chrono::SubsecRound;
+    let lease_until = lease_until.trunc_subsecs(6);
     conn.write_transaction(|conn| {
-        type Row = (String, String, String, i32, Option<NaiveDateTime>);
-        let due: Vec<Row> = webhook_deliveries::table
-            .inner_join(webhook_endpoints::table)
+        let enabled = webhook_endpoints::table
+            .filter(webhook_endpoints::enabled.eq(true))
+            .select(webhook_endpoints::id);
+        let due = webhook_deliveries::table
             .filter(webhook_deliveries::status.eq(PENDING))
             .filter(webhook_deliveries::next_attempt_at.le(now))
             .filter(
@@ -45,41 +52,37 @@ pub fn claim(
                     .is_null()
                     .or(webhook_deliveries::lease_until.lt(now)),
             )
-            .filter(webhook_endpoints::enabled.eq(true))
-            .order(webhook_deliveries::next_attempt_at.asc())
+            .filter(webhook_deliveries::endpoint_id.eq_any(enabled))
+            .order((
+                webhook_deliveries::next_attempt_at.asc(),
+                webhook_deliveries::id.asc(),
+            ))
             .limit(limit)
             .select((
                 webhook_deliveries::id,
                 webhook_deliveries::event_id,
                 webhook_deliveries::endpoint_id,
                 webhook_deliveries::attempts,
-                webhook_deliveries::lease_until,
-            ))
-            .load(conn)?;
-        let mut claimed = Vec::with_capacity(due.len());
-        for (id, event_id, endpoint_id, attempts, lease) in due {
-            // Taken only if nobody changed the lease since it was read.
-            let target = webhook_deliveries::table
-                .filter(webhook_deliveries::id.eq(&id))
-                .filter(webhook_deliveries::status.eq(PENDING));
-            let n = match lease {
-                None => diesel::update(target.filter(webhook_deliveries::lease_until.is_null()))
-                    .set(webhook_deliveries::lease_until.eq(Some(lease_until)))
-                    .execute(conn)?,
-                Some(old) => diesel::update(target.filter(webhook_deliveries::lease_until.eq(old)))
-                    .set(webhook_deliveries::lease_until.eq(Some(lease_until)))
-                    .execute(conn)?,
-            };
-            if n == 1 {
-                claimed.push(Claimed {
-                    id,
-                    event_id,
-                    endpoint_id,
-                    attempts,
-                });
-            }
-        }
-        Ok(claimed)
+            ));
+        type Row = (String, String, String, i32);
+        let rows: Vec<Row> = match conn {
+            AnyConnection::Postgresql(pg) => due.for_update().skip_locked().load(pg)?,
+            AnyConnection::Sqlite(lite) => due.load(lite)?,
+        };
+        let ids: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+        diesel::update(webhook_deliveries::table.filter(webhook_deliveries::id.eq_any(&ids)))
+            .set(webhook_deliveries::lease_until.eq(Some(lease_until)))
+            .execute(conn)?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, event_id, endpoint_id, attempts)| Claimed {
+                id,
+                event_id,
+                endpoint_id,
+                attempts,
+                lease_until,
+            })
+            .collect())
     })
 }
 
@@ -94,21 +97,24 @@ pub struct Attempt<'a> {
     pub retry_at: Option<NaiveDateTime>,
 }
 
-/// Record an attempt of a claimed delivery.
+/// Record an attempt of a claimed delivery. `false`: the claim was lost (its lease
+/// ran out and another dispatcher took the row, or the portal asked for a retry),
+/// and nothing was written.
 pub fn record_attempt(
     conn: &mut AnyConnection,
     claimed: &Claimed,
     attempt: &Attempt<'_>,
-) -> Result<(), StoreError> {
+) -> Result<bool, StoreError> {
     let (status, delivered_at, next) = match (attempt.error, attempt.retry_at) {
         (None, _) => (DELIVERED, Some(attempt.at), attempt.at),
         (Some(_), Some(retry)) => (PENDING, None, retry),
         (Some(_), None) => (FAILED, None, attempt.at),
     };
-    diesel::update(
+    let n = diesel::update(
         webhook_deliveries::table
             .filter(webhook_deliveries::id.eq(&claimed.id))
-            .filter(webhook_deliveries::status.eq(PENDING)),
+            .filter(webhook_deliveries::status.eq(PENDING))
+            .filter(webhook_deliveries::lease_until.eq(claimed.lease_until)),
     )
     .set((
         webhook_deliveries::status.eq(status),
@@ -121,7 +127,7 @@ pub fn record_attempt(
         webhook_deliveries::delivered_at.eq(delivered_at),
     ))
     .execute(conn)?;
-    Ok(())
+    Ok(n == 1)
 }
 
 /// A delivery as the API shows it.
@@ -244,10 +250,18 @@ pub fn retry(
     id: &str,
     now: NaiveDateTime,
 ) -> Result<Delivery, StoreError> {
+    get(conn, portal, id)?;
+    // Not while a dispatcher holds it: its result would overwrite the reset, and
+    // the event would be sent twice at once.
     let n = diesel::update(
         webhook_deliveries::table
             .filter(webhook_deliveries::portal_id.eq(portal.as_str()))
-            .filter(webhook_deliveries::id.eq(id)),
+            .filter(webhook_deliveries::id.eq(id))
+            .filter(
+                webhook_deliveries::lease_until
+                    .is_null()
+                    .or(webhook_deliveries::lease_until.lt(now)),
+            ),
     )
     .set((
         webhook_deliveries::status.eq(PENDING),
@@ -258,20 +272,30 @@ pub fn retry(
     ))
     .execute(conn)?;
     if n == 0 {
-        return Err(StoreError::NotFound);
+        return Err(StoreError::Conflict);
     }
     get(conn, portal, id)
 }
 
-/// Queue every event of the portal since `since` again, to one endpoint or to every
-/// enabled endpoint that takes its type. Returns how many deliveries were queued.
+/// Events one replay call queues at most: it runs in one transaction.
+pub const REPLAY_MAX: i64 = 10_000;
+
+/// What a replay did.
+pub struct Replayed {
+    pub queued: usize,
+    /// Where to continue when more events than [`REPLAY_MAX`] followed `since`.
+    pub next_since: Option<NaiveDateTime>,
+}
+
+/// Queue the portal's events since `since` (at most [`REPLAY_MAX`], oldest first)
+/// again, to one endpoint or to every enabled endpoint that takes their type.
 pub fn replay(
     conn: &mut AnyConnection,
     portal: &PortalId,
     since: NaiveDateTime,
     endpoint: Option<&str>,
     now: NaiveDateTime,
-) -> Result<usize, StoreError> {
+) -> Result<Replayed, StoreError> {
     conn.write_transaction(|conn| {
         let mut q = webhook_endpoints::table
             .filter(webhook_endpoints::portal_id.eq(portal.as_str()))
@@ -286,14 +310,20 @@ pub fn replay(
         if endpoint.is_some() && endpoints.is_empty() {
             return Err(StoreError::NotFound);
         }
-        let found: Vec<(String, String)> = events::table
+        let mut found: Vec<(String, String, NaiveDateTime)> = events::table
             .filter(events::portal_id.eq(portal.as_str()))
             .filter(events::created_at.ge(since))
-            .order(events::created_at.asc())
-            .select((events::id, events::kind))
+            .order((events::created_at.asc(), events::id.asc()))
+            .limit(REPLAY_MAX + 1)
+            .select((events::id, events::kind, events::created_at))
             .load(conn)?;
+        let next_since = if found.len() as i64 > REPLAY_MAX {
+            found.pop().map(|(_, _, at)| at)
+        } else {
+            None
+        };
         let mut queued = 0;
-        for (event, kind) in &found {
+        for (event, kind, _) in &found {
             let Some(kind) = EventKind::parse(kind) else {
                 continue;
             };
@@ -304,6 +334,6 @@ pub fn replay(
                 }
             }
         }
-        Ok(queued)
+        Ok(Replayed { queued, next_since })
     })
 }

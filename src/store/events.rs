@@ -112,6 +112,13 @@ pub const EVENT_COLUMNS: (
     events::created_at,
 );
 
+/// The current time as stored: whole microseconds on both backends (SQLite would
+/// keep nanoseconds, and the delivery log's cursor compares stored times exactly).
+pub fn now() -> NaiveDateTime {
+    use chrono::SubsecRound;
+    chrono::Utc::now().naive_utc().trunc_subsecs(6)
+}
+
 /// A new event id: `evt_` and 32 hex digits (the `webhook-id` of every delivery).
 fn new_id() -> String {
     format!("evt_{}", uuid::Uuid::new_v4().simple())
@@ -146,7 +153,7 @@ fn insert(
     new: &NewEvent<'_>,
     seal: impl FnOnce(&mut AnyConnection, &str) -> Result<Option<Vec<u8>>, StoreError>,
 ) -> Result<String, StoreError> {
-    let now = chrono::Utc::now().naive_utc();
+    let now = now();
     conn.write_transaction(|conn| {
         let seq = match new.member {
             Some(member) => next_seq(conn, member)?,
@@ -194,6 +201,8 @@ pub fn queue(
     portal: &str,
     now: NaiveDateTime,
 ) -> Result<String, StoreError> {
+    use chrono::SubsecRound;
+    let now = now.trunc_subsecs(6);
     let id = format!("dlv_{}", uuid::Uuid::new_v4().simple());
     diesel::insert_into(webhook_deliveries::table)
         .values((
@@ -292,4 +301,20 @@ pub fn backfill_completed(
 fn utc(t: NaiveDateTime) -> String {
     t.and_utc()
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// Delete a member's events and their deliveries (before its erasure: what they
+/// said, vendors and periods, goes with the member; `member.erased` follows).
+pub fn forget_member(conn: &mut AnyConnection, member: &MemberId) -> Result<usize, StoreError> {
+    conn.write_transaction(|conn| {
+        let ids = events::table
+            .filter(events::member_id.eq(member.as_str()))
+            .select(events::id);
+        diesel::delete(webhook_deliveries::table.filter(webhook_deliveries::event_id.eq_any(ids)))
+            .execute(conn)?;
+        Ok(
+            diesel::delete(events::table.filter(events::member_id.eq(member.as_str())))
+                .execute(conn)?,
+        )
+    })
 }

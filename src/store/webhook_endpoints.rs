@@ -77,7 +77,7 @@ pub fn create(
     url: &str,
     events: &[String],
 ) -> Result<(WebhookEndpoint, SecretString), StoreError> {
-    let now = chrono::Utc::now().naive_utc();
+    let now = crate::store::events::now();
     let id = format!("whe_{}", uuid::Uuid::new_v4().simple());
     let secret = new_secret();
     let sealed = ring.seal_hub_secret(conn, TABLE, &id, secret.expose_secret().as_bytes())?;
@@ -137,7 +137,7 @@ pub fn set_enabled(
     )
     .set((
         webhook_endpoints::enabled.eq(enabled),
-        webhook_endpoints::updated_at.eq(chrono::Utc::now().naive_utc()),
+        webhook_endpoints::updated_at.eq(crate::store::events::now()),
     ))
     .execute(conn)?;
     if n == 0 {
@@ -179,7 +179,7 @@ pub fn rotate(
                 webhook_endpoints::secret_sealed.eq(sealed),
                 webhook_endpoints::previous_secret_sealed.eq(Some(previous)),
                 webhook_endpoints::previous_until.eq(Some(overlap_until)),
-                webhook_endpoints::updated_at.eq(chrono::Utc::now().naive_utc()),
+                webhook_endpoints::updated_at.eq(crate::store::events::now()),
             ))
             .execute(conn)?;
         Ok((get(conn, portal, id)?, secret))

@@ -530,6 +530,9 @@ fn store_granted(
     if current.status != Status::Active || !current.data_types.iter().any(|d| d == data_type) {
         return Ok(None);
     }
+    // The connection's row first, then (through the event's sequence number) the
+    // member's: the order a revocation takes them in, so the two never deadlock.
+    connections::synced(conn, &current.id)?;
     let report = crate::ingest::store_and_announce(conn, ring, &current, data_type, samples)
         .map_err(|e| ingest_error(e, &current.vendor, data_type))?;
     Ok(Some((current, report)))
