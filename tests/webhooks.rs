@@ -19,11 +19,12 @@ use std::process::{Child, Command};
 use std::time::Duration;
 
 /// Loopback allowed, a compressed schedule of `retries` waits of a second each, and
-/// `timeout` seconds for an answer.
+/// `timeout` seconds for an answer. `[delivery]` comes last: more of its settings
+/// may be appended.
 fn config(retries: usize, timeout: u64) -> String {
     let schedule = vec!["1"; retries].join(", ");
     format!(
-        "[delivery]\nallow_hosts = [\"127.0.0.1\"]\nretry_schedule_secs = [{schedule}]\ntimeout_secs = {timeout}\npoll_interval_ms = 100\n[sync]\nbackfill_days = 3\n"
+        "[sync]\nbackfill_days = 3\n[delivery]\nallow_hosts = [\"127.0.0.1\"]\nretry_schedule_secs = [{schedule}]\ntimeout_secs = {timeout}\npoll_interval_ms = 100\n"
     )
 }
 
@@ -402,6 +403,34 @@ on_both_backends! {
         assert!(eventually(30, || receiver.accepted().get(one["event_id"].as_str().unwrap()).is_some_and(|v| v.len() == 2)));
         assert_eq!(receiver.accepted().len(), 23);
         assert_free_of_phi(&every_body(&receiver));
+    }
+
+    fn a_backlog_is_paced_per_endpoint(db: TestDb) {
+        let receiver = Receiver::start();
+        let (hub, key) = start(&db, &format!("{}per_endpoint_per_second = 5\n", config(8, 5)));
+        let api = Api::new(&hub, Some(&key));
+        // A disabled endpoint gets nothing queued; once enabled, a replay queues
+        // all twenty at once.
+        let (id, secret) = endpoint(&api, &receiver.url(), None);
+        receiver.set_secrets(&[&secret]);
+        let (s, v) = api.call("POST", &format!("/v1/webhook-endpoints/{id}/disable"), None);
+        assert_eq!((s, v["enabled"].clone()), (200, json!(false)));
+        let since = chrono::Utc::now() - chrono::Duration::seconds(1);
+        for i in 0..20 {
+            assert_eq!(api.call("POST", "/v1/members", Some(json!({"user_key": format!("p-{i}")}))).0, 201);
+        }
+        std::thread::sleep(Duration::from_secs(1));
+        assert!(receiver.log().is_empty());
+        assert_eq!(api.call("GET", "/v1/webhook-deliveries", None).1["data"], json!([]));
+        assert_eq!(api.call("POST", &format!("/v1/webhook-endpoints/{id}/enable"), None).0, 200);
+        let (s, r) = api.call("POST", "/v1/webhook-deliveries/replay", Some(json!({"since": since.to_rfc3339(), "endpoint_id": id})));
+        assert_eq!((s, r["queued"].clone()), (202, json!(20)), "{r}");
+        assert!(eventually(60, || receiver.accepted().len() == 20));
+        let times: Vec<f64> = receiver.log().iter().map(|l| l["at"].as_f64().unwrap()).collect();
+        let spread = times.iter().cloned().fold(f64::MIN, f64::max) - times.iter().cloned().fold(f64::MAX, f64::min);
+        // Five a second with a burst of five: the last of twenty comes at least three
+        // seconds after the first.
+        assert!(spread >= 2.8, "twenty deliveries within {spread:.2} s at five a second");
     }
 
     fn urls_that_reach_private_addresses_are_refused(db: TestDb) {
