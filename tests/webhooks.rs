@@ -433,6 +433,37 @@ on_both_backends! {
         assert!(spread >= 2.8, "twenty deliveries within {spread:.2} s at five a second");
     }
 
+    fn two_processes_share_the_outbox_and_send_each_event_once(db: TestDb) {
+        let receiver = Receiver::start();
+        let (hub, key) = start(&db, &config(8, 5));
+        let cfg = db.write_config(&config(8, 5));
+        let second = Hub::start_serving(db.path(), &db.env(), &["--config", cfg.to_str().unwrap()], &["--role", "worker"]);
+        let api = Api::new(&hub, Some(&key));
+        let (_, secret) = endpoint(&api, &receiver.url(), Some(json!(["member.created"])));
+        receiver.set_secrets(&[&secret]);
+        for i in 0..100 {
+            assert_eq!(api.call("POST", "/v1/members", Some(json!({"user_key": format!("s-{i}")}))).0, 201);
+        }
+        assert!(eventually(60, || receiver.accepted().len() == 100), "{}", receiver.accepted().len());
+        std::thread::sleep(Duration::from_secs(2));
+        // No claim was taken twice: one request per event, all verified.
+        let log = receiver.log();
+        assert_eq!(log.len(), 100);
+        assert!(log.iter().all(|l| l["verified_with"] == json!([0])));
+        // Each member's first event is number 1.
+        assert!(receiver.accepted().values().all(|b| b[0]["sequence"] == 1));
+        // The two processes' attempts add up to one per event.
+        let delivered = |h: &Hub| -> u64 {
+            let text = h.get("/metrics").text().unwrap();
+            text.lines()
+                .find(|l| l.starts_with("tributary_webhook_attempts_total{outcome=\"delivered\"}"))
+                .map_or(0, |l| l.rsplit(' ').next().unwrap().parse().unwrap())
+        };
+        let (a, b) = (delivered(&hub), delivered(&second));
+        assert_eq!(a + b, 100, "{a} + {b}");
+        eprintln!("deliveries by process: {a} and {b}");
+    }
+
     fn urls_that_reach_private_addresses_are_refused(db: TestDb) {
         let receiver = Receiver::start();
         // 127.0.0.1 (the receiver) is allowed; the URLs below are not.
