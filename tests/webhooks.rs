@@ -464,6 +464,26 @@ on_both_backends! {
         eprintln!("deliveries by process: {a} and {b}");
     }
 
+    fn a_slow_receiver_does_not_hold_up_another(db: TestDb) {
+        let (slow, fast) = (Receiver::start(), Receiver::start());
+        // Four slots, so at most one delivery per endpoint in flight.
+        let (hub, key) = start(&db, &format!("{}concurrency = 4\n", config(8, 5)));
+        let api = Api::new(&hub, Some(&key));
+        for r in [&slow, &fast] {
+            let (_, secret) = endpoint(&api, &r.url(), Some(json!(["member.created"])));
+            r.set_secrets(&[&secret]);
+        }
+        // Each of its answers takes 4 s: without the cap, its deliveries would take
+        // every slot and the other receiver would wait seconds for each of its own.
+        slow.set_mode("slow:4");
+        for i in 0..12 {
+            assert_eq!(api.call("POST", "/v1/members", Some(json!({"user_key": format!("f-{i}")}))).0, 201);
+        }
+        assert!(eventually(5, || fast.accepted().len() == 12), "{}", fast.accepted().len());
+        // Meanwhile the slow one took its deliveries one at a time.
+        assert!(slow.log().len() < 12, "{}", slow.log().len());
+    }
+
     fn urls_that_reach_private_addresses_are_refused(db: TestDb) {
         let receiver = Receiver::start();
         // 127.0.0.1 (the receiver) is allowed; the URLs below are not.

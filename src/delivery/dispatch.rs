@@ -22,7 +22,8 @@ use crate::store::deliveries::{self, Attempt, Claimed};
 use crate::store::{events, members, webhook_endpoints, StoreError};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use rand::Rng;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// How long a claim holds beyond the send timeout.
@@ -37,6 +38,24 @@ pub struct Dispatcher {
     policy: Policy,
     client: reqwest::Client,
     pace: Arc<DefaultKeyedRateLimiter<String>>,
+    /// Deliveries in flight per endpoint in this process.
+    in_flight: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+/// At most this share of the slots goes to one endpoint, so a slow or silent
+/// receiver (10 s per attempt) leaves the others their deliveries.
+const ENDPOINT_SHARE: usize = 4;
+
+/// One delivery of an endpoint in flight; counted out when dropped.
+struct InFlight {
+    dispatcher: Dispatcher,
+    endpoint: String,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.dispatcher.done(&self.endpoint);
+    }
 }
 
 /// What one delivery sends.
@@ -75,7 +94,17 @@ impl Dispatcher {
             policy,
             client,
             pace,
+            in_flight: Arc::new(Mutex::new(HashMap::new())),
         })
+    }
+
+    /// How many deliveries of one endpoint may be in flight at once.
+    fn endpoint_cap(&self) -> usize {
+        (self.settings.concurrency / ENDPOINT_SHARE).max(1)
+    }
+
+    fn in_flight(&self) -> std::sync::MutexGuard<'_, HashMap<String, usize>> {
+        self.in_flight.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub fn policy(&self) -> &Policy {
@@ -130,6 +159,11 @@ impl Dispatcher {
                 };
                 let me = self.clone();
                 tokio::spawn(async move {
+                    // Counted out of flight however the task ends (a panic too).
+                    let _in_flight = InFlight {
+                        dispatcher: me.clone(),
+                        endpoint: delivery.endpoint_id.clone(),
+                    };
                     me.deliver(delivery).await;
                     drop(permit);
                 });
@@ -141,24 +175,74 @@ impl Dispatcher {
             .await;
     }
 
+    /// Claim up to `limit` deliveries, at most the per-endpoint cap of each endpoint
+    /// counting what is in flight (the excess is given back at once), and count
+    /// them in flight.
     async fn claim(&self, limit: usize) -> Result<Vec<Claimed>, StoreError> {
         let db = self.db.clone();
+        let cap = self.endpoint_cap();
+        let busy: Vec<String> = self
+            .in_flight()
+            .iter()
+            .filter(|(_, n)| **n >= cap)
+            .map(|(e, _)| e.clone())
+            .collect();
         // The lease covers the send and the pacing wait of a claim this size (all
         // of it for one endpoint, at worst).
         let pacing = Duration::from_secs(
             (limit as u64).div_ceil(u64::from(self.settings.per_endpoint_per_second.get())),
         );
         let lease = self.settings.timeout + LEASE_MARGIN + pacing;
-        tokio::task::spawn_blocking(move || {
-            let mut conn = db
-                .conn()
-                .map_err(|e| StoreError::Invalid(format!("database: {e}")))?;
-            let now = crate::store::events::now();
-            let until = now + chrono::Duration::from_std(lease).unwrap_or_default();
-            deliveries::claim(&mut conn, now, until, limit as i64)
-        })
-        .await
-        .map_err(|e| StoreError::Invalid(format!("dispatcher task: {e}")))?
+        let claimed = {
+            let db = db.clone();
+            tokio::task::spawn_blocking(move || {
+                let mut conn = db
+                    .conn()
+                    .map_err(|e| StoreError::Invalid(format!("database: {e}")))?;
+                let now = crate::store::events::now();
+                let until = now + chrono::Duration::from_std(lease).unwrap_or_default();
+                deliveries::claim(&mut conn, now, until, limit as i64, &busy)
+            })
+            .await
+            .map_err(|e| StoreError::Invalid(format!("dispatcher task: {e}")))??
+        };
+        let (mut keep, mut excess) = (Vec::new(), Vec::new());
+        {
+            let mut in_flight = self.in_flight();
+            for c in claimed {
+                let n = in_flight.entry(c.endpoint_id.clone()).or_default();
+                if *n < cap {
+                    *n += 1;
+                    keep.push(c);
+                } else {
+                    excess.push(c);
+                }
+            }
+        }
+        if !excess.is_empty() {
+            let released = tokio::task::spawn_blocking(move || {
+                let mut conn = db
+                    .conn()
+                    .map_err(|e| StoreError::Invalid(format!("database: {e}")))?;
+                deliveries::release(&mut conn, &excess)
+            })
+            .await;
+            if !matches!(released, Ok(Ok(()))) {
+                tracing::warn!("cannot give back claimed deliveries; their leases will expire");
+            }
+        }
+        Ok(keep)
+    }
+
+    /// A delivery of `endpoint` is no longer in flight.
+    fn done(&self, endpoint: &str) {
+        let mut in_flight = self.in_flight();
+        if let Some(n) = in_flight.get_mut(endpoint) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                in_flight.remove(endpoint);
+            }
+        }
     }
 
     /// Send one claimed delivery and record the attempt.

@@ -32,17 +32,21 @@ pub struct Claimed {
 /// after which another dispatcher may take them over. On PostgreSQL rows another
 /// dispatcher is claiming are skipped (`FOR UPDATE SKIP LOCKED`), so processes never
 /// wait on each other; SQLite has one writer.
+/// Endpoints in `busy` (the caller has as many of their deliveries in flight as it
+/// allows) are skipped, so one slow receiver cannot take every slot.
 pub fn claim(
     conn: &mut AnyConnection,
     now: NaiveDateTime,
     lease_until: NaiveDateTime,
     limit: i64,
+    busy: &[String],
 ) -> Result<Vec<Claimed>, StoreError> {
     use chrono::SubsecRound;
     let lease_until = lease_until.trunc_subsecs(6);
     conn.write_transaction(|conn| {
         let enabled = webhook_endpoints::table
             .filter(webhook_endpoints::enabled.eq(true))
+            .filter(webhook_endpoints::id.ne_all(busy))
             .select(webhook_endpoints::id);
         let due = webhook_deliveries::table
             .filter(webhook_deliveries::status.eq(PENDING))
@@ -84,6 +88,20 @@ pub fn claim(
             })
             .collect())
     })
+}
+
+/// Give claimed deliveries back (their lease cleared) without an attempt.
+pub fn release(conn: &mut AnyConnection, claimed: &[Claimed]) -> Result<(), StoreError> {
+    for c in claimed {
+        diesel::update(
+            webhook_deliveries::table
+                .filter(webhook_deliveries::id.eq(&c.id))
+                .filter(webhook_deliveries::lease_until.eq(c.lease_until)),
+        )
+        .set(webhook_deliveries::lease_until.eq(None::<NaiveDateTime>))
+        .execute(conn)?;
+    }
+    Ok(())
 }
 
 /// The outcome of one attempt.
