@@ -107,6 +107,7 @@ struct SyncFile {
     housekeeping_schedule: String,
     keep_done_days: u32,
     keep_failed_days: u32,
+    renew_subscriptions_days: u32,
 }
 
 impl Default for SyncFile {
@@ -127,6 +128,7 @@ impl Default for SyncFile {
             housekeeping_schedule: "0 17 3 * * *".into(),
             keep_done_days: 7,
             keep_failed_days: 30,
+            renew_subscriptions_days: 7,
         }
     }
 }
@@ -329,6 +331,8 @@ pub struct SyncSettings {
     pub housekeeping_schedule: String,
     pub keep_done: Duration,
     pub keep_failed: Duration,
+    /// An app's webhook subscription (Oura) is renewed when it lapses within this.
+    pub renew_subscriptions_ahead: Duration,
 }
 
 /// PEM files for TLS termination; both are read (and checked) at start.
@@ -607,6 +611,13 @@ fn sync_settings(f: SyncFile, origin: &str) -> Result<SyncSettings, ConfigError>
             ));
         }
     }
+    if !(1..=90).contains(&f.renew_subscriptions_days) {
+        return Err(invalid(
+            "sync.renew_subscriptions_days",
+            origin,
+            "must be 1 to 90",
+        ));
+    }
     let day = |d: u32| Duration::from_secs(u64::from(d) * 86_400);
     Ok(SyncSettings {
         workers: f.workers,
@@ -624,6 +635,7 @@ fn sync_settings(f: SyncFile, origin: &str) -> Result<SyncSettings, ConfigError>
         housekeeping_schedule: f.housekeeping_schedule,
         keep_done: day(f.keep_done_days),
         keep_failed: day(f.keep_failed_days),
+        renew_subscriptions_ahead: day(f.renew_subscriptions_days),
     })
 }
 

@@ -170,6 +170,32 @@ impl Vendors {
         ))
     }
 
+    /// Every OAuth client this hub has for `vendor`: each portal's vendor app, and
+    /// the sandbox's built-in client while the sandbox simulates the vendor (for
+    /// app-level work such as renewing webhook subscriptions).
+    pub fn app_credentials(
+        &self,
+        conn: &mut AnyConnection,
+        ring: &KeyRing,
+        vendor: &str,
+    ) -> Result<Vec<Credentials>, StoreError> {
+        let mut all = Vec::new();
+        for (portal, app) in vendor_apps::ids_for_vendor(conn, vendor)? {
+            if let Some(c) = self.credentials_for(conn, ring, &portal, vendor, Some(&app))? {
+                all.push(c);
+            }
+        }
+        if self.simulated(vendor).is_some() {
+            all.push(Credentials {
+                client_id: SANDBOX_CLIENT_ID.into(),
+                client_secret: SecretString::from(SANDBOX_CLIENT_SECRET),
+                vendor_app_id: None,
+                redirect_uri: self.callback_url(vendor),
+            });
+        }
+        Ok(all)
+    }
+
     /// The OAuth client a new connection of `portal` to `vendor` is made with: the
     /// portal's vendor app, else the sandbox's built-in client while the sandbox
     /// simulates the vendor.

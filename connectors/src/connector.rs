@@ -282,6 +282,28 @@ pub trait Connector: Send + Sync {
     /// the calls, made with the app's credentials rather than a member's token,
     /// that subscribe the app at `callback_url`; `verification_token` is what the
     /// vendor's verification request will carry. Repeating them is harmless.
+    /// For vendors whose app subscriptions lapse unless renewed (Oura): the call
+    /// that lists the app's subscriptions.
+    fn app_subscription_list(&self, client_id: &str, client_secret: &str) -> Option<AppCall> {
+        let _ = (client_id, client_secret);
+        None
+    }
+
+    /// The renewal calls for the subscriptions in a list answer
+    /// ([`Connector::app_subscription_list`]) whose callback starts with
+    /// `callback_prefix` (this hub's) and that lapse before `before`.
+    fn app_subscription_renewals(
+        &self,
+        list_body: &[u8],
+        callback_prefix: &str,
+        before: DateTime<Utc>,
+        client_id: &str,
+        client_secret: &str,
+    ) -> Result<Vec<AppCall>, ParseError> {
+        let _ = (list_body, callback_prefix, before, client_id, client_secret);
+        Ok(Vec::new())
+    }
+
     fn app_subscribe_requests(
         &self,
         callback_url: &str,

@@ -267,6 +267,16 @@ impl Oura {
     }
 }
 
+/// A call of the app-level webhook API with the app's credentials.
+fn app_call(r: AppRequest, client_id: &str, client_secret: &str) -> AppCall {
+    AppCall {
+        headers: r.headers(client_id, client_secret),
+        method: r.http.method,
+        url: r.http.url,
+        json_body: r.json_body,
+    }
+}
+
 impl Connector for Oura {
     fn manifest(&self) -> &Manifest {
         &self.manifest
@@ -281,13 +291,32 @@ impl Connector for Oura {
     ) -> Vec<AppCall> {
         self.app_subscription_requests(callback_url, verification_token)
             .into_iter()
-            .map(|r| AppCall {
-                headers: r.headers(client_id, client_secret),
-                method: r.http.method,
-                url: r.http.url,
-                json_body: r.json_body,
-            })
+            .map(|r| app_call(r, client_id, client_secret))
             .collect()
+    }
+
+    fn app_subscription_list(&self, client_id: &str, client_secret: &str) -> Option<AppCall> {
+        Some(app_call(
+            self.app_subscription_list_request(),
+            client_id,
+            client_secret,
+        ))
+    }
+
+    fn app_subscription_renewals(
+        &self,
+        list_body: &[u8],
+        callback_prefix: &str,
+        before: DateTime<Utc>,
+        client_id: &str,
+        client_secret: &str,
+    ) -> Result<Vec<AppCall>, ParseError> {
+        Ok(Oura::parse_app_subscriptions(list_body)?
+            .into_iter()
+            .filter(|s| s.callback_url.starts_with(callback_prefix) && s.expiration_time < before)
+            .filter_map(|s| self.app_subscription_renew_request(&s.id))
+            .map(|r| app_call(r, client_id, client_secret))
+            .collect())
     }
 
     fn answer_challenge(

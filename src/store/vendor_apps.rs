@@ -151,6 +151,24 @@ pub fn secrets_for_vendor(
         .collect()
 }
 
+/// Every portal's app for `vendor`: `(portal, app id)`.
+pub fn ids_for_vendor(
+    conn: &mut AnyConnection,
+    vendor: &str,
+) -> Result<Vec<(PortalId, String)>, StoreError> {
+    let rows: Vec<(String, String)> = vendor_apps::table
+        .filter(vendor_apps::vendor.eq(vendor))
+        .select((vendor_apps::portal_id, vendor_apps::id))
+        .load(conn)?;
+    rows.into_iter()
+        .map(|(portal, id)| {
+            let portal = PortalId::parse(&portal)
+                .ok_or_else(|| StoreError::Corrupt(format!("vendor app {id} portal_id")))?;
+            Ok((portal, id))
+        })
+        .collect()
+}
+
 pub fn delete(conn: &mut AnyConnection, portal: &PortalId, id: &str) -> Result<(), StoreError> {
     let n = diesel::delete(
         vendor_apps::table

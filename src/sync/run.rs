@@ -791,7 +791,130 @@ async fn subscribe_app(
     Ok(())
 }
 
+/// For vendors whose app subscriptions lapse (Oura): list each app's subscriptions
+/// (every portal's app and the sandbox's client) and renew this hub's that lapse
+/// within `sync.renew_subscriptions_days` (a week by default: the daily housekeeping
+/// then has six more tries if the vendor is down). Returns how many were renewed; a failure is logged
+/// and leaves the rest to the next day.
+pub async fn renew_app_subscriptions(ctx: &SyncContext) -> usize {
+    let mut renewed = 0;
+    for vendor in tributary_connectors::registry::vendor_ids() {
+        let (vendors, ring) = (ctx.vendors.clone(), ctx.ring.clone());
+        let v = vendor.to_owned();
+        let apps = match blocking(ctx, move |conn| {
+            Ok(vendors.app_credentials(conn, &ring, v)?)
+        })
+        .await
+        {
+            Ok(apps) => apps,
+            Err(e) => {
+                tracing::warn!(vendor, error = ?e, "cannot read the vendor's apps to renew subscriptions");
+                continue;
+            }
+        };
+        for creds in apps {
+            let Some(connector) = ctx
+                .vendors
+                .connector_for(vendor, creds.vendor_app_id.as_deref())
+            else {
+                continue;
+            };
+            let secret = creds.client_secret.expose_secret();
+            let Some(list) = connector.app_subscription_list(&creds.client_id, secret) else {
+                break; // the vendor's subscriptions do not lapse
+            };
+            let key = super::limits::CallKey {
+                vendor,
+                vendor_app: creds.vendor_app_id.as_deref(),
+                connection: "app-subscriptions",
+            };
+            let rates = connector.manifest().rate_limits;
+            let listed = match send_app_call(ctx, &key, rates, list).await {
+                Ok((200..=299, body)) => body,
+                Ok((status, _)) => {
+                    tracing::warn!(
+                        vendor,
+                        status,
+                        "listing the app's webhook subscriptions failed"
+                    );
+                    continue;
+                }
+                Err(why) => {
+                    tracing::warn!(vendor, reason = %why, "listing the app's webhook subscriptions failed");
+                    continue;
+                }
+            };
+            let prefix = ctx.vendors.public(&format!("/vendor-hooks/{vendor}"));
+            let before = Utc::now()
+                + ChronoDuration::from_std(ctx.settings.renew_subscriptions_ahead)
+                    .unwrap_or(ChronoDuration::days(7));
+            let due = match connector.app_subscription_renewals(
+                &listed,
+                &prefix,
+                before,
+                &creds.client_id,
+                secret,
+            ) {
+                Ok(due) => due,
+                Err(e) => {
+                    tracing::warn!(vendor, path = %e.path, "the vendor's subscription list has an unexpected shape");
+                    continue;
+                }
+            };
+            for call in due {
+                match send_app_call(ctx, &key, rates, call).await {
+                    Ok((200..=299, _)) => renewed += 1,
+                    Ok((status, _)) => {
+                        tracing::warn!(vendor, status, "renewing a webhook subscription failed")
+                    }
+                    Err(why) => {
+                        tracing::warn!(vendor, reason = %why, "renewing a webhook subscription failed")
+                    }
+                }
+            }
+        }
+    }
+    renewed
+}
+
+/// One call of a vendor's app-level API (the app's credentials in its headers),
+/// within the app's quota: the status and body, or why there is none.
+async fn send_app_call(
+    ctx: &SyncContext,
+    key: &super::limits::CallKey<'_>,
+    rates: tributary_connectors::connector::RateLimits,
+    call: tributary_connectors::AppCall,
+) -> Result<(u16, Vec<u8>), String> {
+    if let Err(wait) = ctx.limits.acquire(key, rates).await {
+        return Err(format!("rate limit: waiting {}s", wait.as_secs()));
+    }
+    let method =
+        reqwest::Method::from_bytes(call.method.as_bytes()).unwrap_or(reqwest::Method::GET);
+    let mut request = ctx.http.request(method, &call.url).timeout(REQUEST_TIMEOUT);
+    for (name, value) in &call.headers {
+        request = request.header(name, value);
+    }
+    if let Some(body) = call.json_body {
+        request = request.body(body);
+    }
+    let response = request.send().await.map_err(|_| {
+        ctx.metrics.vendor_call(key.vendor, "error");
+        "unreachable".to_owned()
+    })?;
+    let status = response.status().as_u16();
+    ctx.metrics.vendor_call(key.vendor, &status.to_string());
+    let body = response
+        .bytes()
+        .await
+        .map_err(|_| "the answer broke off".to_owned())?;
+    Ok((status, body.to_vec()))
+}
+
 async fn housekeeping(ctx: &SyncContext, job: &Job) -> Result<Done, JobError> {
+    let renewed = renew_app_subscriptions(ctx).await;
+    if renewed > 0 {
+        tracing::info!(renewed, "housekeeping: app webhook subscriptions renewed");
+    }
     let (settings, job) = (ctx.settings.clone(), job.clone());
     let done = ChronoDuration::from_std(settings.keep_done).unwrap_or(ChronoDuration::days(7));
     let failed = ChronoDuration::from_std(settings.keep_failed).unwrap_or(ChronoDuration::days(30));

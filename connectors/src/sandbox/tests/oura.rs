@@ -667,3 +667,72 @@ fn extreme_dates_and_clocks_never_panic() {
         assert_eq!(res.outbound.len(), expected, "{now}");
     }
 }
+
+#[test]
+fn the_app_renews_only_its_own_subscriptions_about_to_lapse() {
+    use crate::Connector;
+    let sb = sandbox();
+    connect_all(&sb, USER);
+    let ours = "https://hub.example/vendor-hooks/oura";
+    subscribe_app(&sb, ours);
+    subscribe_app(&sb, "https://elsewhere.example/hooks");
+    let o = oura();
+    let call = |c: &crate::AppCall, now: DateTime<Utc>| {
+        let mut req = Req::new(c.method, &path_of(&c.url));
+        for (name, value) in &c.headers {
+            req = req.header(name, value);
+        }
+        send(&req, &sb, now)
+    };
+    let list = o.app_subscription_list(CLIENT.0, CLIENT.1).unwrap();
+    let listed = call(&list, t0());
+    assert_eq!(listed.status, 200);
+    // Thirty days to live: nothing lapses within a week.
+    let week = t0() + secs(7 * 86_400);
+    let due = o
+        .app_subscription_renewals(&listed.body, ours, week, CLIENT.0, CLIENT.1)
+        .unwrap();
+    assert!(due.is_empty());
+    // Twenty-five days on, ours are renewed (15), the other callback's are not.
+    let later = t0() + secs(25 * 86_400);
+    let listed = call(&list, later);
+    let due = o
+        .app_subscription_renewals(
+            &listed.body,
+            ours,
+            later + secs(7 * 86_400),
+            CLIENT.0,
+            CLIENT.1,
+        )
+        .unwrap();
+    assert_eq!(due.len(), 15);
+    for renewal in &due {
+        assert_eq!(renewal.method, "PUT");
+        assert!(renewal
+            .headers
+            .iter()
+            .any(|(k, v)| k == "x-client-secret" && v == CLIENT.1));
+        assert_eq!(call(renewal, later).status, 200);
+    }
+    let listed = call(&list, later);
+    let again = o
+        .app_subscription_renewals(
+            &listed.body,
+            ours,
+            later + secs(7 * 86_400),
+            CLIENT.0,
+            CLIENT.1,
+        )
+        .unwrap();
+    assert!(again.is_empty(), "renewed for thirty days from now");
+    // A list that is not Oura's shape is an error naming where.
+    // (AppCall has no Debug: it carries the client secret.)
+    let Err(err) = o.app_subscription_renewals(b"{\"id\": 3}", ours, later, CLIENT.0, CLIENT.1)
+    else {
+        panic!("a list without Oura's fields was accepted");
+    };
+    assert!(
+        err.path.contains("expiration_time") || err.path.contains("id"),
+        "{err:?}"
+    );
+}
