@@ -396,6 +396,14 @@ fn end_to_end_polled(db: &TestDb, vendor: &str, types: &[&str]) {
     );
     let resources = served(&hub, &key);
     assert_eq!(resources.len(), counts.values().sum::<usize>());
+    if vendor == "dexcom" {
+        // Each backfill window asked first where the member's readings lie.
+        let ranges = sandbox_calls(&hub, vendor)
+            .iter()
+            .filter(|c| c["path"] == "/v3/users/self/dataRange" && c["status"] == 200)
+            .count();
+        assert!(ranges >= 3, "{ranges} dataRange calls for 3 windows");
+    }
     let (status, _) = api.call(
         "DELETE",
         &format!("/v1/members/m-1/connections/{vendor}"),

@@ -237,6 +237,23 @@ pub trait Connector: Send + Sync {
         None
     }
 
+    /// For vendors that say where a member's records lie (Dexcom's dataRange): the
+    /// request, sent with the member's token before a backfill window is fetched.
+    fn history_range_request(&self) -> Option<HttpRequest> {
+        None
+    }
+
+    /// The span of the member's `data_type` records in a
+    /// [`Connector::history_range_request`] answer; `None` when there are none.
+    fn parse_history_range(
+        &self,
+        data_type: &DataType,
+        body: &[u8],
+    ) -> Result<Option<TimeWindow>, ParseError> {
+        let _ = (data_type, body);
+        Ok(None)
+    }
+
     /// Whether the hub polls this vendor for new data on its schedule. Push-first
     /// vendors (Garmin) send new data themselves, or a notification that starts a
     /// fetch, and may refuse fetches they did not announce: the hub then fetches

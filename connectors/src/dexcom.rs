@@ -230,6 +230,23 @@ impl Connector for Dexcom {
         &self.manifest
     }
 
+    fn history_range_request(&self) -> Option<HttpRequest> {
+        Some(self.data_range_request())
+    }
+
+    /// `egvs` records lie in the dataRange's `egvs` span; Share records are read
+    /// from files only.
+    fn parse_history_range(
+        &self,
+        data_type: &DataType,
+        body: &[u8],
+    ) -> Result<Option<TimeWindow>, ParseError> {
+        match data_type.as_str() {
+            EGVS => self.parse_data_range(body),
+            _ => Ok(None),
+        }
+    }
+
     fn chunk_cursor(
         &self,
         data_type: &DataType,

@@ -180,16 +180,85 @@ async fn sync_window(ctx: &SyncContext, job: &Job) -> Result<Done, JobError> {
         start: window.start,
         end: window.end,
     };
-    let samples = match connector.backfill_request(&dt, as_window) {
+    // Vendors that say where the member's records lie: a backfill window outside
+    // them is not fetched, and one older than the first record ends the backfill.
+    let mut range = RangeDecision::Fetch;
+    if job.kind == Kind::Backfill {
+        if let Some(request) = connector.history_range_request() {
+            let span = history_range(ctx, &connection, connector.as_ref(), &request, &dt).await?;
+            range = RangeDecision::of(as_window, span);
+        }
+    }
+    let samples = match (range, connector.backfill_request(&dt, as_window)) {
+        (RangeDecision::Empty | RangeDecision::EmptyAndOlder, _) => Vec::new(),
         // History the vendor delivers later, by push: ask for it, count the window
         // done; the data arrives through /vendor-hooks.
-        Some(request) if job.kind == Kind::Backfill => {
+        (_, Some(request)) if job.kind == Kind::Backfill => {
             request_history(ctx, &connection, connector.as_ref(), &request, &dt).await?;
             Vec::new()
         }
         _ => fetch(ctx, job, &connection, connector.as_ref(), &dt, window).await?,
     };
-    store(ctx, job, connection, connector, window, samples).await
+    let last = range == RangeDecision::EmptyAndOlder;
+    store(ctx, job, connection, connector, window, samples, last).await
+}
+
+/// What the member's record span says about a backfill window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RangeDecision {
+    /// The window may hold records: fetch it.
+    Fetch,
+    /// Nothing in the window (it is newer than the last record); older ones may hold some.
+    Empty,
+    /// Nothing in the window nor before it (older than the first record, or the
+    /// member has none): the backfill is complete.
+    EmptyAndOlder,
+}
+
+impl RangeDecision {
+    pub fn of(window: TimeWindow, span: Option<TimeWindow>) -> Self {
+        match span {
+            None => Self::EmptyAndOlder,
+            Some(s) if window.end <= s.start => Self::EmptyAndOlder,
+            // The span is half-open too: its end is past the last record.
+            Some(s) if window.start >= s.end => Self::Empty,
+            Some(_) => Self::Fetch,
+        }
+    }
+}
+
+/// Ask the vendor where the member's `data_type` records lie.
+async fn history_range(
+    ctx: &SyncContext,
+    connection: &Connection,
+    connector: &dyn Connector,
+    request: &tributary_connectors::HttpRequest,
+    data_type: &DataType,
+) -> Result<Option<TimeWindow>, JobError> {
+    let vendor = connector.manifest().vendor;
+    let key = super::limits::CallKey {
+        vendor,
+        vendor_app: connection.vendor_app_id.as_deref(),
+        connection: &connection.id,
+    };
+    for refresh in [false, true] {
+        let token = access_token(ctx, &connection.id, refresh).await?;
+        let Some(body) = call(ctx, &key, connector, request, &token, "the data range", &[]).await?
+        else {
+            continue;
+        };
+        return connector
+            .parse_history_range(data_type, &body)
+            .map_err(|e| {
+                JobError::Fatal(
+                    format!("{vendor} data range does not parse at {}", e.path),
+                    sync_state::ERROR,
+                )
+            });
+    }
+    Err(JobError::Retry(format!(
+        "{vendor} refused a fresh token (401) for the data range"
+    )))
 }
 
 /// Vendors whose token answer does not name the account are asked which it is
@@ -557,6 +626,7 @@ async fn store(
     connector: Arc<dyn Connector>,
     window: Window,
     samples: Vec<Sample>,
+    last: bool,
 ) -> Result<Done, JobError> {
     let (ring, settings, job) = (ctx.ring.clone(), ctx.settings.clone(), job.clone());
     blocking(ctx, move |conn| {
@@ -580,7 +650,8 @@ async fn store(
                     let from = progress.backfill_from.and_utc();
                     // Within a second counts as reached: stored times may have
                     // lost sub-second digits.
-                    let done = window.start - from < ChronoDuration::seconds(1);
+                    // `last`: the vendor says nothing older exists.
+                    let done = last || window.start - from < ChronoDuration::seconds(1);
                     sync_state::backfilled(
                         conn,
                         &current.id,
@@ -801,9 +872,10 @@ pub async fn renew_app_subscriptions(ctx: &SyncContext) -> usize {
     for vendor in tributary_connectors::registry::vendor_ids() {
         let (vendors, ring) = (ctx.vendors.clone(), ctx.ring.clone());
         let v = vendor.to_owned();
-        let apps = match blocking(ctx, move |conn| {
-            Ok(vendors.app_credentials(conn, &ring, v)?)
-        })
+        let apps = match blocking(
+            ctx,
+            move |conn| Ok(vendors.app_credentials(conn, &ring, v)?),
+        )
         .await
         {
             Ok(apps) => apps,
@@ -939,5 +1011,48 @@ async fn housekeeping(ctx: &SyncContext, job: &Job) -> Result<Done, JobError> {
 impl From<diesel::result::Error> for JobError {
     fn from(e: diesel::result::Error) -> Self {
         JobError::from(StoreError::from(e))
+    }
+}
+
+#[cfg(test)]
+mod range_tests {
+    use super::{RangeDecision, TimeWindow};
+    use chrono::{TimeZone, Utc};
+
+    fn day(d: u32) -> chrono::DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, d, 0, 0, 0).unwrap()
+    }
+
+    fn w(a: u32, b: u32) -> TimeWindow {
+        TimeWindow {
+            start: day(a),
+            end: day(b),
+        }
+    }
+
+    #[test]
+    fn a_window_outside_the_members_records_is_not_fetched() {
+        let span = Some(w(10, 20));
+        assert_eq!(RangeDecision::of(w(12, 15), span), RangeDecision::Fetch);
+        assert_eq!(RangeDecision::of(w(5, 11), span), RangeDecision::Fetch);
+        assert_eq!(RangeDecision::of(w(19, 25), span), RangeDecision::Fetch);
+        // Newer than the last record: nothing here, older windows still to come.
+        assert_eq!(RangeDecision::of(w(21, 25), span), RangeDecision::Empty);
+        assert_eq!(RangeDecision::of(w(20, 25), span), RangeDecision::Empty);
+        // Ending where the first record is (the window is half-open): nothing here
+        // nor before.
+        assert_eq!(
+            RangeDecision::of(w(3, 10), span),
+            RangeDecision::EmptyAndOlder
+        );
+        assert_eq!(
+            RangeDecision::of(w(1, 5), span),
+            RangeDecision::EmptyAndOlder
+        );
+        // No records at all.
+        assert_eq!(
+            RangeDecision::of(w(12, 15), None),
+            RangeDecision::EmptyAndOlder
+        );
     }
 }

@@ -101,3 +101,19 @@ fn devices_are_described_as_readings_describe_them() {
         assert_eq!(d.parse_devices(body).unwrap_err().path, path);
     }
 }
+
+#[test]
+fn the_connector_tells_the_hub_where_egvs_lie() {
+    use crate::Connector;
+    let d = dexcom();
+    assert_eq!(d.history_range_request(), Some(d.data_range_request()));
+    let egvs = crate::DataType::parse("egvs").unwrap();
+    let body = fixture("data_range.json");
+    assert_eq!(
+        d.parse_history_range(&egvs, &body).unwrap(),
+        d.parse_data_range(&body).unwrap()
+    );
+    let share = crate::DataType::parse("share_glucose").unwrap();
+    assert_eq!(d.parse_history_range(&share, &body).unwrap(), None);
+    assert!(d.parse_history_range(&egvs, b"[").is_err());
+}
