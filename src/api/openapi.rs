@@ -117,6 +117,9 @@ pub fn document_json() -> serde_json::Value {
     session["data_types"]["items"] =
         serde_json::json!({"type": "string", "pattern": "^[a-z0-9_]{1,64}$"});
     session["return_url"]["pattern"] = super::vendor_apps::REDIRECT_URI_PATTERN.into();
+    // Hosts the operator allows may be reached beyond it (plain http, addresses).
+    doc["components"]["schemas"]["CreateEndpoint"]["properties"]["url"]["pattern"] =
+        crate::delivery::target::URL_PATTERN.into();
     let app = &mut doc["components"]["schemas"]["CreateVendorApp"]["properties"];
     app["scopes"]["items"] = serde_json::json!({
         "type": "string",

@@ -69,8 +69,26 @@ pub struct EndpointList {
 pub struct Rotate {
     /// How long the current secret keeps signing beside the new one, in seconds
     /// (0 to 604800); the hub's setting when absent.
-    #[schema(minimum = 0, maximum = 604800)]
+    #[schema(value_type = Option<u64>, minimum = 0, maximum = 604800)]
+    #[serde(default, deserialize_with = "whole_seconds")]
     overlap_seconds: Option<u64>,
+}
+
+/// A JSON integer: `86400` or `86400.0` (JSON Schema counts both as integers).
+fn whole_seconds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    use serde::de::Error;
+    let Some(n) = Option::<serde_json::Number>::deserialize(d)? else {
+        return Ok(None);
+    };
+    if let Some(u) = n.as_u64() {
+        return Ok(Some(u));
+    }
+    match n.as_f64() {
+        Some(f) if f.fract() == 0.0 && (0.0..=604_800.0).contains(&f) => Ok(Some(f as u64)),
+        _ => Err(D::Error::custom(
+            "must be a whole number of seconds, 0 to 604800",
+        )),
+    }
 }
 
 /// Register a webhook endpoint. The signing secret is in this answer only.
@@ -91,7 +109,7 @@ pub async fn create(
     let policy = Policy::new(&settings.allow_hosts);
     let url = policy.check_url(&body.url).map_err(ApiError::Validation)?;
     policy
-        .check_resolved(&url)
+        .refuse_private(&url)
         .await
         .map_err(ApiError::Validation)?;
     let mut kinds: Vec<String> = body
@@ -312,6 +330,7 @@ pub struct DeliveryQuery {
     #[param(minimum = 1, maximum = 500)]
     limit: i64,
     /// The `next_cursor` of the previous page.
+    #[param(pattern = "^[0-9]{1,16}\\.dlv_[0-9a-f]{32}$")]
     cursor: Option<String>,
 }
 

@@ -9,6 +9,16 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The form of an endpoint URL (hosts in `delivery.allow_hosts` excepted): https, a
+/// host name whose last label starts with a letter (no address literals), a port
+/// below 10000, a path and a query of plain characters. The OpenAPI document states
+/// the same expression.
+pub const URL_PATTERN: &str = r"^https://([A-Za-z0-9]+(-[A-Za-z0-9]+)*\.)*[A-Za-z][A-Za-z0-9]*(-[A-Za-z0-9]+)*(:[1-9][0-9]{0,3})?(/[A-Za-z0-9._~/-]*)?(\?[A-Za-z0-9._~=&-]*)?$";
+
+static URL_FORM: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(URL_PATTERN).unwrap_or_else(|e| unreachable!("{e}"))
+});
+
 /// How long a name may take to resolve.
 const RESOLVE_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -65,6 +75,9 @@ impl Policy {
                     ));
                 }
             }
+            if !URL_FORM.is_match(text) {
+                return Err("url: must be https://HOST[:PORT][/PATH][?QUERY] with a host name (letters, digits, dots and hyphens; not an address), a port below 10000, and a path and query of letters, digits and ._~/-=& (the document states the pattern)".into());
+            }
         }
         Ok(url)
     }
@@ -80,6 +93,16 @@ impl Policy {
         }
         let port = url.port_or_known_default().unwrap_or(443);
         self.resolve(host, port).await.map(|_| ())
+    }
+
+    /// As [`Policy::check_resolved`], but a name that does not resolve (yet) passes:
+    /// for registering an endpoint, whose DNS may be set up later. Each delivery
+    /// checks again when it connects.
+    pub async fn refuse_private(&self, url: &url::Url) -> Result<(), String> {
+        match self.check_resolved(url).await {
+            Err(e) if e.contains("not public") => Err(e),
+            _ => Ok(()),
+        }
     }
 
     async fn resolve(&self, host: &str, port: u16) -> Result<Vec<SocketAddr>, String> {
@@ -239,6 +262,14 @@ mod tests {
             assert!(err.contains(why), "{url}: {err}");
         }
         assert!(p.check_url("https://example.com/hook").is_ok());
+        assert!(p
+            .check_url("https://hooks.example.com:8443/a/b?x=1")
+            .is_ok());
+        // A public address is still not a host name.
+        assert!(p
+            .check_url("https://93.184.216.34/hook")
+            .unwrap_err()
+            .contains("host name"));
         let allowed = Policy::new(&["127.0.0.1".into(), "localhost".into()]);
         assert!(allowed.check_url("http://127.0.0.1:9000/hook").is_ok());
         assert!(allowed.check_url("http://LOCALHOST:9000/hook").is_ok());
@@ -258,7 +289,12 @@ mod tests {
             !err.contains("127.0.0.1"),
             "the internal address is not told: {err}"
         );
+        assert!(p.refuse_private(&url).await.is_err());
         let allowed = Policy::new(&["localhost".into()]);
         assert!(allowed.check_resolved(&url).await.is_ok());
+        // A name that does not resolve may be registered; delivery checks again.
+        let unknown = url::Url::parse("https://no-such-host.invalid/hook").unwrap();
+        assert!(p.check_resolved(&unknown).await.is_err());
+        assert!(p.refuse_private(&unknown).await.is_ok());
     }
 }
