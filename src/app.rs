@@ -147,13 +147,21 @@ pub async fn serve(settings: Settings, role: Role) -> anyhow::Result<()> {
             sync.metrics.clone(),
         )
         .context("webhook HTTP client")?;
+        let pusher = crate::delivery::fhir_push::Pusher::new(
+            db.clone(),
+            sync.ring.clone(),
+            Arc::new(settings.delivery.clone()),
+            sync.metrics.clone(),
+        )
+        .context("FHIR push HTTP client")?;
+        workers.push(tokio::spawn(pusher.run(stopped.clone())));
         // The webhook dispatcher drains with the workers (the last handle).
         workers.push(tokio::spawn(dispatcher.run(stopped.clone())));
         (workers, Some(scheduler))
     } else {
         (Vec::new(), None)
     };
-    tracing::info!(addr = %addr, scheme, public_url = %public_url, backend = db.backend_name(), sandbox = settings.sandbox.enabled, role = role.as_str(), workers = workers.len().saturating_sub(1), webhooks = role.runs_workers(), "listening");
+    tracing::info!(addr = %addr, scheme, public_url = %public_url, backend = db.backend_name(), sandbox = settings.sandbox.enabled, role = role.as_str(), workers = workers.len().saturating_sub(2), webhooks = role.runs_workers(), "listening");
     let served = server.await.context("server");
     let _ = stop.send(true);
     if let Some(mut scheduler) = scheduler {

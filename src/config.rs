@@ -72,6 +72,11 @@ struct DeliveryFile {
     poll_interval_ms: u64,
     /// Deliveries in flight at once, per process.
     concurrency: u32,
+    /// Observations per FHIR push transaction Bundle.
+    fhir_push_batch_size: u32,
+    /// Milliseconds an observation must have been stored before it is pushed, so a
+    /// transaction still committing with an earlier time is not passed over.
+    fhir_push_settle_ms: u64,
 }
 
 impl Default for DeliveryFile {
@@ -85,6 +90,8 @@ impl Default for DeliveryFile {
             allow_hosts: Vec::new(),
             poll_interval_ms: 500,
             concurrency: 64,
+            fhir_push_batch_size: 100,
+            fhir_push_settle_ms: 5000,
         }
     }
 }
@@ -290,6 +297,10 @@ pub struct DeliverySettings {
     pub allow_hosts: Vec<String>,
     pub poll_interval: Duration,
     pub concurrency: usize,
+    /// Observations per FHIR push transaction Bundle (1 to 1000).
+    pub fhir_push_batch_size: usize,
+    /// How long an observation must have been stored before it is pushed.
+    pub fhir_push_settle: Duration,
 }
 
 impl Default for DeliverySettings {
@@ -539,6 +550,13 @@ fn delivery_settings(f: DeliveryFile, origin: &str) -> Result<DeliverySettings, 
             "must be at least 1",
         ));
     }
+    if f.fhir_push_batch_size == 0 || f.fhir_push_batch_size > 1000 {
+        return Err(invalid(
+            "delivery.fhir_push_batch_size",
+            origin,
+            "must be 1 to 1000",
+        ));
+    }
     let mut allow_hosts = Vec::new();
     for host in &f.allow_hosts {
         let host = host.trim().trim_start_matches('[').trim_end_matches(']');
@@ -565,6 +583,8 @@ fn delivery_settings(f: DeliveryFile, origin: &str) -> Result<DeliverySettings, 
         allow_hosts,
         poll_interval: Duration::from_millis(f.poll_interval_ms),
         concurrency: f.concurrency as usize,
+        fhir_push_batch_size: f.fhir_push_batch_size as usize,
+        fhir_push_settle: Duration::from_millis(f.fhir_push_settle_ms),
     })
 }
 

@@ -7,6 +7,7 @@
 
 mod audit_events;
 mod connections;
+mod fhir_push;
 mod members;
 pub mod openapi;
 mod vendor_apps;
@@ -60,6 +61,8 @@ route_table! {
     "/v1/webhook-deliveries/replay" => [post webhooks::replay],
     "/v1/webhook-deliveries/{id}" => [get webhooks::get_delivery],
     "/v1/webhook-deliveries/{id}/retry" => [post webhooks::retry],
+    "/v1/fhir-push" => [put fhir_push::set, get fhir_push::get, delete fhir_push::delete],
+    "/v1/fhir-push/resend" => [post fhir_push::resend],
 }
 
 /// Health, readiness and metrics only: what a worker process serves.

@@ -60,6 +60,10 @@ pub struct Status {
         super::webhooks::get_delivery,
         super::webhooks::retry,
         super::webhooks::replay,
+        super::fhir_push::set,
+        super::fhir_push::get,
+        super::fhir_push::delete,
+        super::fhir_push::resend,
     ),
     modifiers(&BearerAuth),
     tags(
@@ -69,6 +73,7 @@ pub struct Status {
         (name = "vendor-apps", description = "The portal's own OAuth clients per vendor"),
         (name = "audit", description = "The portal's audit trail"),
         (name = "webhooks", description = "Webhook endpoints, deliveries, retries and replay (Standard Webhooks, no PHI)"),
+        (name = "fhir-push", description = "Observations pushed to the portal's own FHIR server as transaction Bundles"),
     )
 )]
 pub struct ApiDoc;

@@ -310,6 +310,43 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    fhir_push (portal_id) {
+        portal_id -> Text,
+        base_url -> Text,
+        auth_kind -> Text,
+        token_url -> Nullable<Text>,
+        client_id -> Nullable<Text>,
+        scope -> Nullable<Text>,
+        secret_sealed -> Binary,
+        state -> Text,
+        cursor_updated -> BigInt,
+        cursor_id -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        lease_token -> Nullable<Text>,
+        lease_until -> Nullable<Timestamp>,
+        last_success_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        last_error_at -> Nullable<Timestamp>,
+        pushed_count -> BigInt,
+        rejected_count -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    fhir_push_rejections (portal_id, observation_id) {
+        portal_id -> Text,
+        observation_id -> Text,
+        version_id -> BigInt,
+        status -> Integer,
+        outcome_sealed -> Nullable<Binary>,
+        rejected_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(webhook_deliveries -> events (event_id));
 diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
 diesel::joinable!(members -> portals (portal_id));
@@ -346,4 +383,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_endpoints,
     events,
     webhook_deliveries,
+    fhir_push,
+    fhir_push_rejections,
 );

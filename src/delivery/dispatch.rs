@@ -375,7 +375,7 @@ impl Dispatcher {
 }
 
 /// A failed request in the hub's words.
-fn describe(e: &reqwest::Error) -> String {
+pub(crate) fn describe(e: &reqwest::Error) -> String {
     use std::error::Error as _;
     if e.is_timeout() {
         return "timed out".into();

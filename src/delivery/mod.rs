@@ -1,11 +1,14 @@
 //! Delivery to portals: the events of the outbox (`store::events`) sent to their
-//! webhook endpoints, signed as Standard Webhooks specifies.
+//! webhook endpoints, signed as Standard Webhooks specifies, and observations sent
+//! to a portal's FHIR server as transaction Bundles.
 //!
 //! - `sign`: the `webhook-signature` header.
 //! - `target`: which URLs may be reached (https, no private addresses, no redirects).
 //! - `dispatch`: the dispatcher that claims, sends, retries and records.
+//! - `fhir_push`: the pusher of observations to a portal's own FHIR server.
 
 pub mod dispatch;
+pub mod fhir_push;
 pub mod sign;
 pub mod target;
 

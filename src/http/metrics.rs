@@ -19,6 +19,7 @@ pub struct Metrics {
     records_skipped: IntCounterVec,
     sync_lag: GaugeVec,
     webhook_attempts: IntCounterVec,
+    fhir_push: IntCounterVec,
 }
 
 /// Label for requests that matched no route: the path itself could hold anything.
@@ -105,6 +106,14 @@ impl Metrics {
             &["outcome"],
         )?;
         registry.register(Box::new(webhook_attempts.clone()))?;
+        let fhir_push = IntCounterVec::new(
+            Opts::new(
+                "tributary_fhir_push_total",
+                "FHIR push: observations pushed or rejected, and requests that failed (retry, failed)",
+            ),
+            &["outcome"],
+        )?;
+        registry.register(Box::new(fhir_push.clone()))?;
         registry.register(Box::new(jobs.clone()))?;
         registry.register(Box::new(jobs_finished.clone()))?;
         registry.register(Box::new(job_seconds.clone()))?;
@@ -124,7 +133,14 @@ impl Metrics {
             records_skipped,
             sync_lag,
             webhook_attempts,
+            fhir_push,
         })
+    }
+
+    /// FHIR push: `n` observations `pushed` or `rejected`, or a request that
+    /// failed (`retry`, `failed`).
+    pub fn fhir_push(&self, outcome: &str, n: u64) {
+        self.fhir_push.with_label_values(&[outcome]).inc_by(n);
     }
 
     /// A webhook delivery attempt ended with `outcome`.

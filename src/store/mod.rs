@@ -13,6 +13,7 @@ pub mod connections;
 pub mod deliveries;
 pub mod events;
 pub mod exports;
+pub mod fhir_push;
 pub mod jobs;
 pub mod members;
 pub mod observations;

@@ -338,3 +338,77 @@ pub fn members_page(
         .map(|id| MemberId::parse(id).ok_or_else(|| StoreError::Corrupt("member id".into())))
         .collect()
 }
+
+/// An observation as the FHIR pusher reads it: served text, or `None` when its data
+/// type is no longer granted (it is passed over, not pushed).
+#[derive(Debug)]
+pub struct Changed {
+    pub id: String,
+    pub member: MemberId,
+    pub version: i64,
+    pub last_updated: i64,
+    pub served: Option<Served>,
+}
+
+/// Up to `limit` observations of `portal` after `after` in `(last_updated, id)`
+/// order, updated no later than `until` (Unix µs), opened. Each member's data key
+/// is unwrapped once per call.
+pub fn changed_after(
+    conn: &mut AnyConnection,
+    ring: &KeyRing,
+    portal: &PortalId,
+    after: (i64, &str),
+    until: i64,
+    limit: i64,
+) -> Result<Vec<Changed>, StoreError> {
+    type R = (String, String, String, String, i64, String, i64, Vec<u8>);
+    let rows: Vec<R> = observations::table
+        .filter(observations::portal_id.eq(portal.as_str()))
+        .filter(
+            observations::last_updated
+                .gt(after.0)
+                .or(observations::last_updated
+                    .eq(after.0)
+                    .and(observations::id.gt(after.1.to_owned()))),
+        )
+        .filter(observations::last_updated.le(until))
+        .order((observations::last_updated, observations::id))
+        .limit(limit)
+        .select((
+            observations::id,
+            observations::member_id,
+            observations::vendor,
+            observations::data_type,
+            observations::version_id,
+            observations::status,
+            observations::last_updated,
+            observations::resource_sealed,
+        ))
+        .load(conn)?;
+    let mut opened: std::collections::HashMap<String, MemberAccess> = Default::default();
+    let mut out = Vec::with_capacity(rows.len());
+    for (id, member, vendor, data_type, version, status, updated, sealed) in rows {
+        let member_id =
+            MemberId::parse(&member).ok_or_else(|| StoreError::Corrupt("member id".into()))?;
+        if !opened.contains_key(&member) {
+            let a = access(conn, ring, portal, &member_id)?;
+            opened.insert(member.clone(), a);
+        }
+        let access = opened
+            .get(&member)
+            .ok_or_else(|| StoreError::Corrupt("member access".into()))?;
+        let served = if access.grants.contains(&grant_key(&vendor, &data_type)) {
+            Some(access.render((id.clone(), version, status, updated, sealed))?)
+        } else {
+            None
+        };
+        out.push(Changed {
+            id,
+            member: member_id,
+            version,
+            last_updated: updated,
+            served,
+        });
+    }
+    Ok(out)
+}
