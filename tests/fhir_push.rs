@@ -247,6 +247,59 @@ fn upsert(db: &TestDb, member: &MemberId, batch: &[NewObservation]) {
     upsert_batch(&mut conn, &ring, member, batch).unwrap();
 }
 
+/// The OAuth 2 gate (`tests/fixtures/fhir_push/oauth_gate.py`) in front of a portal:
+/// a client-credentials token endpoint, and the portal's base only with its token.
+struct Gate {
+    port: u16,
+    child: Child,
+}
+
+impl Gate {
+    fn start(portal: &Portal) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let script =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fhir_push/oauth_gate.py");
+        let child = Command::new("python3")
+            .arg(script)
+            .args([
+                port.to_string(),
+                portal.base(),
+                "tributary-client".into(),
+                "gate-secret".into(),
+            ])
+            .spawn()
+            .unwrap();
+        assert!(eventually(20, || std::net::TcpStream::connect((
+            "127.0.0.1",
+            port
+        ))
+        .is_ok()));
+        Self { port, child }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    fn stats(&self) -> Value {
+        reqwest::blocking::get(self.url("/_stats"))
+            .unwrap()
+            .json()
+            .unwrap()
+    }
+}
+
+impl Drop for Gate {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 on_both_backends! {
     fn a_backfill_arrives_once_and_amended_values_as_updates(db: TestDb) {
         let portal = Portal::start();
@@ -419,15 +472,46 @@ on_both_backends! {
             let (s, v) = api.call("PUT", "/v1/fhir-push", Some(json!({"base_url": url, "auth": {"type": "bearer", "token": "t"}})));
             assert_eq!(s, 422, "{url}: {v}");
         }
-        let (s, v) = api.call("PUT", "/v1/fhir-push", Some(json!({"base_url": "https://93.184.216.34/fhir", "auth": {"type": "client_credentials", "token_url": "https://10.1.2.3/token", "client_id": "c", "client_secret": "s"}})));
+        let (s, v) = api.call("PUT", "/v1/fhir-push", Some(json!({"base_url": "https://fhir.portal.example.com/fhir", "auth": {"type": "client_credentials", "token_url": "https://10.1.2.3/token", "client_id": "c", "client_secret": "s"}})));
         assert_eq!(s, 422, "{v}");
         assert!(v["message"].as_str().unwrap().contains("auth.token_url"), "{v}");
-        let (s, v) = api.call("PUT", "/v1/fhir-push", Some(json!({"base_url": "https://93.184.216.34/fhir", "auth": {"type": "client_credentials", "token_url": "https://93.184.216.34/token", "client_id": "c", "client_secret": "very-secret", "scope": "system/*.write"}})));
+        let (s, v) = api.call("PUT", "/v1/fhir-push", Some(json!({"base_url": "https://fhir.portal.example.com/fhir", "auth": {"type": "client_credentials", "token_url": "https://auth.portal.example.com/token", "client_id": "c", "client_secret": "very-secret", "scope": "system/*.write"}})));
         assert_eq!(s, 200, "{v}");
         assert_eq!(v["auth_type"], "client_credentials");
         assert_eq!(v["client_id"], "c");
         assert!(!v.to_string().contains("very-secret"));
         let text = raw_database_finds(&db, &["fhir_push"], "very-secret");
         assert!(text.is_empty(), "{text:?}");
+    }
+
+    fn client_credentials_are_fetched_cached_and_renewed_on_401(db: TestDb) {
+        let portal = Portal::start();
+        let gate = Gate::start(&portal);
+        let (hub, key) = start(&db, "[sync]\nbackfill_days = 3\n");
+        let api = Api::new(&hub, Some(&key));
+        let (s, v) = api.call("PUT", "/v1/fhir-push", Some(json!({
+            "base_url": gate.url("/fhir/R4"),
+            "auth": {"type": "client_credentials", "token_url": gate.url("/token"),
+                     "client_id": "tributary-client", "client_secret": "gate-secret", "scope": "system/*.write"},
+        })));
+        assert_eq!(s, 200, "{v}");
+        assert!(!v.to_string().contains("gate-secret"));
+        connect_vendor(&hub, &key, "alice", "demo", &["steps", "body_weight"], None);
+        let n = caught_up(&db, &api, 120);
+        assert_eq!(status(&api)["pushed"], n as i64);
+        // One token for every Bundle so far.
+        assert_eq!(gate.stats()["issued"], 1, "{}", gate.stats());
+        assert_eq!(gate.stats()["bad_client"], 0);
+
+        // The server stops taking the token: one 401, one new token, pushed.
+        reqwest::blocking::Client::new().post(gate.url("/_revoke")).send().unwrap();
+        let (id, _, json) = &stored(&db)[0];
+        let (member, amended) = changed(&db, id, json, |r| r["valueQuantity"]["value"] = json!(4242));
+        upsert(&db, &member, &[amended]);
+        assert!(eventually(60, || status(&api)["pushed"] == n as i64 + 1), "{}", status(&api));
+        let stats = gate.stats();
+        assert_eq!(stats["issued"], 2, "{stats}");
+        assert_eq!(stats["unauthorized"], 1, "{stats}");
+        assert_eq!(status(&api)["state"], "ok");
     }
 }

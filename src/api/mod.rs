@@ -7,7 +7,7 @@
 
 mod audit_events;
 mod connections;
-mod fhir_push;
+pub mod fhir_push;
 mod members;
 pub mod openapi;
 mod vendor_apps;
