@@ -374,6 +374,14 @@ on_both_backends! {
         assert!(log.as_array().unwrap().iter().all(|r| r["status"] == 200 || r["status"] == 400));
         assert!(refused < 10, "{refused} refusals");
         assert_eq!(status(&api)["rejected"], 0);
+
+        // Counted in the metrics; no token, identifier or value in the logs.
+        let metrics = hub.get("/metrics").text().unwrap();
+        assert!(metrics.contains("tributary_fhir_push_total{outcome=\"pushed\"}"), "{metrics}");
+        let logs = hub.logs();
+        assert!(!logs.contains("portal-token-1"));
+        assert!(!logs.contains(ident.as_str()));
+        assert!(!logs.contains("valueQuantity"));
     }
 
     fn refusals_are_recorded_and_outages_retried(db: TestDb) {
