@@ -7,7 +7,7 @@
 
 mod audit_events;
 mod connections;
-pub mod fhir_push;
+mod fhir_push;
 mod members;
 pub mod openapi;
 mod vendor_apps;

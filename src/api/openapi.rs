@@ -133,13 +133,14 @@ pub fn document_json() -> serde_json::Value {
         "pattern": super::vendor_apps::SCOPE_TOKEN_PATTERN,
     });
     doc["components"]["schemas"]["SetPush"]["properties"]["base_url"]["pattern"] =
-        super::fhir_push::PUSH_URL_PATTERN.into();
+        crate::delivery::target::URL_PATTERN.into();
     if let Some(variants) = doc["components"]["schemas"]["PushAuth"]["oneOf"].as_array_mut() {
         for v in variants {
             // serde refuses unknown fields in each variant.
             v["additionalProperties"] = false.into();
             if v["properties"].get("token_url").is_some() {
-                v["properties"]["token_url"]["pattern"] = super::fhir_push::PUSH_URL_PATTERN.into();
+                v["properties"]["token_url"]["pattern"] =
+                    crate::delivery::target::URL_PATTERN.into();
             }
         }
     }

@@ -35,11 +35,6 @@ impl Policy {
         }
     }
 
-    /// Whether the operator exempts `host` (`delivery.allow_hosts`).
-    pub fn allows(&self, host: &str) -> bool {
-        self.allowed(host)
-    }
-
     fn allowed(&self, host: &str) -> bool {
         let host = host
             .trim_start_matches('[')
