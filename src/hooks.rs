@@ -35,7 +35,6 @@ const BODY_LIMIT: usize = 16 << 20;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/vendor-hooks/{vendor}")
-            .app_data(web::PayloadConfig::new(BODY_LIMIT))
             .route(web::post().to(receive))
             // Withings checks a callback URL with HEAD before subscribing it.
             .route(web::head().to(HttpResponse::Ok))
@@ -101,7 +100,7 @@ async fn challenge(
 async fn receive(
     req: HttpRequest,
     path: web::Path<String>,
-    body: web::Bytes,
+    mut payload: web::Payload,
     db: web::Data<Database>,
     ring: web::Data<KeyRing>,
     sync: web::Data<SyncContext>,
@@ -113,52 +112,38 @@ async fn receive(
         return Err(ApiError::NotFound);
     };
     let vendor: &'static str = connector.manifest().vendor;
-    // The callback token of vendors that sign nothing; never logged.
-    let token: Option<String> = url::form_urlencoded::parse(req.query_string().as_bytes())
-        .find(|(k, _)| k == "k")
-        .map(|(_, v)| v.into_owned());
-    let headers: Vec<(String, String)> = req
-        .headers()
-        .iter()
-        .filter_map(|(k, v)| Some((k.as_str().to_ascii_lowercase(), v.to_str().ok()?.to_owned())))
-        .collect();
     let metrics: Arc<Metrics> = metrics.into_inner();
     let ring: Arc<KeyRing> = ring.into_inner();
+    let check = Arc::new(Check {
+        sync: sync.clone(),
+        ring: ring.clone(),
+        metrics: metrics.clone(),
+        connector: connector.clone(),
+        vendor,
+        // The callback token of vendors that sign nothing; never logged.
+        token: url::form_urlencoded::parse(req.query_string().as_bytes())
+            .find(|(k, _)| k == "k")
+            .map(|(_, v)| v.into_owned()),
+        headers: req
+            .headers()
+            .iter()
+            .filter_map(|(k, v)| {
+                Some((k.as_str().to_ascii_lowercase(), v.to_str().ok()?.to_owned()))
+            })
+            .collect(),
+    });
+    // Vendors that sign nothing are checked on the URL before the body is read:
+    // nobody else's body is taken in.
+    let early = match connector.manifest().push_auth {
+        PushAuth::CallbackToken => Some(authenticate(&db, &check, web::Bytes::new()).await?),
+        PushAuth::Signature => None,
+    };
+    let body = read_body(&mut payload).await?;
+    let app = match early {
+        Some(app) => app,
+        None => authenticate(&db, &check, body.clone()).await?,
+    };
     let outcome = crate::api::with_conn(db, move |conn| {
-        let secrets = sync
-            .vendors
-            .push_secrets(conn, &ring, vendor)
-            .map_err(ApiError::from)?;
-        let now = chrono::Utc::now();
-        let mut first_error = PushError::NotSupported;
-        let mut app = None;
-        for (id, secret) in &secrets {
-            let checked = match connector.manifest().push_auth {
-                PushAuth::Signature => {
-                    connector.verify_push(&headers, &body, secret.expose_secret().as_bytes(), now)
-                }
-                PushAuth::CallbackToken => check_token(token.as_deref(), vendor, secret),
-            };
-            match checked {
-                Ok(()) => {
-                    app = Some(id.clone());
-                    break;
-                }
-                Err(e) if first_error == PushError::NotSupported => first_error = e,
-                Err(_) => {}
-            }
-        }
-        let Some(app) = app else {
-            metrics.vendor_push(vendor, "bad_signature", 1);
-            let why = if secrets.is_empty() {
-                format!("no {vendor} app is registered with this hub")
-            } else {
-                first_error.to_string()
-            };
-            return Err(ApiError::InvalidSignature(format!(
-                "the notification is not signed by {vendor} for this hub: {why}"
-            )));
-        };
         // The field's path only: a parser's problem text may quote a value.
         let notices = connector.parse_push(&body).map_err(|e| {
             metrics.vendor_push(vendor, "malformed", 1);
@@ -193,6 +178,78 @@ async fn receive(
     })
     .await?;
     Ok(HttpResponse::Ok().json(outcome))
+}
+
+/// What shows a notification to be a vendor's.
+struct Check {
+    sync: Arc<SyncContext>,
+    ring: Arc<KeyRing>,
+    metrics: Arc<Metrics>,
+    connector: Arc<dyn tributary_connectors::Connector>,
+    vendor: &'static str,
+    token: Option<String>,
+    headers: Vec<(String, String)>,
+}
+
+/// The app that sent the notification (`None`: the sandbox's built-in client): its
+/// signature over `body` verifies with the app's client secret, or the URL carries
+/// the app's callback token. A 401 naming the failed check otherwise.
+async fn authenticate(
+    db: &web::Data<Database>,
+    check: &Arc<Check>,
+    body: web::Bytes,
+) -> Result<Option<String>, ApiError> {
+    let c = check.clone();
+    crate::api::with_conn(db.clone(), move |conn| {
+        let vendor = c.vendor;
+        let secrets = c
+            .sync
+            .vendors
+            .push_secrets(conn, &c.ring, vendor)
+            .map_err(ApiError::from)?;
+        let now = chrono::Utc::now();
+        let mut first_error = PushError::NotSupported;
+        for (id, secret) in &secrets {
+            let checked = match c.connector.manifest().push_auth {
+                PushAuth::Signature => c.connector.verify_push(
+                    &c.headers,
+                    &body,
+                    secret.expose_secret().as_bytes(),
+                    now,
+                ),
+                PushAuth::CallbackToken => check_token(c.token.as_deref(), vendor, secret),
+            };
+            match checked {
+                Ok(()) => return Ok(id.clone()),
+                Err(e) if first_error == PushError::NotSupported => first_error = e,
+                Err(_) => {}
+            }
+        }
+        c.metrics.vendor_push(vendor, "bad_signature", 1);
+        let why = if secrets.is_empty() {
+            format!("no {vendor} app is registered with this hub")
+        } else {
+            first_error.to_string()
+        };
+        Err(ApiError::InvalidSignature(format!(
+            "the notification is not signed by {vendor} for this hub: {why}"
+        )))
+    })
+    .await
+}
+
+/// The body, at most [`BODY_LIMIT`] bytes.
+async fn read_body(payload: &mut web::Payload) -> Result<web::Bytes, ApiError> {
+    use futures_util::StreamExt;
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| ApiError::BadRequest("cannot read the body".into()))?;
+        if body.len() + chunk.len() > BODY_LIMIT {
+            return Err(ApiError::PayloadTooLarge { limit: BODY_LIMIT });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
 }
 
 /// The `k` token of a callback URL ([`crate::vendors::hook_token`]), compared in

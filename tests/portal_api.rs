@@ -171,6 +171,13 @@ on_both_backends! {
         assert_eq!(res.json::<serde_json::Value>().unwrap()["queued"], 0);
         let res = client.post(base).json(&body).send().unwrap();
         assert_eq!(res.status(), 401);
+        // The token is checked before the body is read: a body over the 16 MiB
+        // limit is refused as unsigned without it, and as too large with it.
+        let big = vec![b' '; 17 << 20];
+        let res = client.post(base).body(big.clone()).send().unwrap();
+        assert_eq!(res.status(), 401);
+        let res = client.post(&garmin).body(big).send().unwrap();
+        assert_eq!(res.status(), 413);
     }
 
     fn hostile_input_gets_4xx_and_leaves_data_intact(db: TestDb) {
