@@ -15,6 +15,7 @@ pub mod crypto;
 pub mod db;
 pub mod delivery;
 pub mod domain;
+pub mod erasure;
 pub mod fhir;
 pub mod fhir_api;
 pub mod hooks;

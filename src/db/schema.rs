@@ -347,6 +347,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    erasure_journal (id) {
+        id -> Text,
+        member_id -> Text,
+        portal_id -> Text,
+        erased_at -> Timestamp,
+        receipt -> Text,
+    }
+}
+
 diesel::joinable!(webhook_deliveries -> events (event_id));
 diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
 diesel::joinable!(members -> portals (portal_id));
@@ -385,4 +395,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_deliveries,
     fhir_push,
     fhir_push_rejections,
+    erasure_journal,
 );
