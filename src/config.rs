@@ -54,6 +54,28 @@ struct FileConfig {
     log: LogFile,
     sync: SyncFile,
     delivery: DeliveryFile,
+    erasure: ErasureFile,
+    retention: RetentionFile,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct ErasureFile {
+    journal_path: String,
+}
+
+impl Default for ErasureFile {
+    fn default() -> Self {
+        Self {
+            journal_path: format!("{DEFAULT_DATA_DIR}/erasure-journal.jsonl"),
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RetentionFile {
+    max_age_days: u32,
 }
 
 #[derive(Debug, Deserialize)]
@@ -284,6 +306,12 @@ pub struct Settings {
     pub log: LogSettings,
     pub sync: SyncSettings,
     pub delivery: DeliverySettings,
+    /// The erasure journal file (`erasure.journal_path`): one signed deletion
+    /// receipt per line, kept outside the database so restores re-apply erasures.
+    pub erasure_journal: PathBuf,
+    /// Observations whose effective time is older than this are purged daily
+    /// (`retention.max_age_days`; 0, the default, keeps them).
+    pub retention_max_age: Option<Duration>,
 }
 
 /// Webhook delivery (`[delivery]`).
@@ -499,6 +527,22 @@ impl Settings {
         let log = log_settings(file.log, &origin)?;
         let sync = sync_settings(file.sync, &origin)?;
         let delivery = delivery_settings(file.delivery, &origin)?;
+        if file.erasure.journal_path.trim().is_empty() {
+            return Err(invalid(
+                "erasure.journal_path",
+                &origin,
+                "must name a file: restores read erasures from it",
+            ));
+        }
+        if file.retention.max_age_days > 36_500 {
+            return Err(invalid(
+                "retention.max_age_days",
+                &origin,
+                "must be at most 36500 (0 keeps observations)",
+            ));
+        }
+        let retention_max_age = (file.retention.max_age_days > 0)
+            .then(|| Duration::from_secs(u64::from(file.retention.max_age_days) * 86_400));
 
         Ok(Self {
             listen,
@@ -518,6 +562,8 @@ impl Settings {
             log,
             sync,
             delivery,
+            erasure_journal: PathBuf::from(file.erasure.journal_path),
+            retention_max_age,
         })
     }
 }
