@@ -1,12 +1,13 @@
 //! Operator commands that change tenants: portals and their API keys, and checking
 //! the audit chain. Each change is audited with the operator as actor.
 
+use crate::config::Settings;
 use crate::db::{AnyConnection, Database};
 use crate::domain::PortalId;
 use crate::store::api_keys::{self, Scope};
 use crate::store::audit::{self, ActorType, NewEvent};
 use crate::store::portals;
-use anyhow::{anyhow, bail, Context};
+use anyhow::{anyhow, bail, ensure, Context};
 use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 
@@ -122,4 +123,41 @@ pub fn verify_audit(db: &Database) -> anyhow::Result<Value> {
         .context("reading the audit log")?
         .map_err(|b| anyhow!("{b}"))?;
     Ok(json!({ "verified_entries": checked }))
+}
+
+/// `receipt verify`: the receipt's signature, and its signer against `public_key`
+/// or, without one, the key this hub's master key derives. The file is never
+/// changed; an invalid receipt is an error (exit 1) that says why.
+pub fn verify_receipt(
+    settings: &Settings,
+    file: &std::path::Path,
+    public_key: Option<&str>,
+) -> anyhow::Result<serde_json::Value> {
+    use crate::config::MasterKeySource;
+    use crate::erasure::receipt::{self, ReceiptSigner};
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let expected = match public_key {
+        Some(k) => k.trim().to_owned(),
+        None => {
+            if let MasterKeySource::Development(path) = &settings.master_key {
+                ensure!(
+                    path.exists(),
+                    "no master key is configured here: pass --public-key (GET /v1/receipts/public-key)"
+                );
+            }
+            let master = crate::keys::load_master_key(&settings.master_key)?;
+            ReceiptSigner::from_seed(&crate::keys::receipt_seed(&master)).public_key()
+        }
+    };
+    let r = receipt::verify(&text, Some(&expected))
+        .map_err(|e| anyhow!("receipt {} is not valid: {e}", file.display()))?;
+    Ok(serde_json::json!({
+        "valid": true,
+        "receipt_id": r.receipt_id,
+        "member_id": r.member_id,
+        "portal_id": r.portal_id,
+        "erased_at": r.erased_at,
+        "counts": r.counts,
+    }))
 }

@@ -109,6 +109,14 @@ pub async fn serve(settings: Settings, role: Role) -> anyhow::Result<()> {
         instance: crate::sync::instance_name(),
         db_slots: crate::sync::db_slots(),
     };
+    let erasure = Arc::new(crate::erasure::Erasure::new(
+        settings.erasure_journal.clone(),
+        &ring,
+        settings
+            .public_url
+            .as_ref()
+            .map(|u| u.as_str().trim_end_matches('/').to_owned()),
+    ));
     let state = AppState {
         db: db.clone(),
         ring,
@@ -124,6 +132,7 @@ pub async fn serve(settings: Settings, role: Role) -> anyhow::Result<()> {
         sandbox,
         sync: sync.clone(),
         delivery: Arc::new(settings.delivery.clone()),
+        erasure,
     };
     let server = http::server(
         state,

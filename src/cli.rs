@@ -76,6 +76,25 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Deletion receipts.
+    Receipt {
+        #[command(subcommand)]
+        command: ReceiptCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ReceiptCommand {
+    /// Check a deletion receipt's signature, and that this hub signed it: exit 0
+    /// when valid, 1 when not (the reason on stderr).
+    Verify {
+        /// The receipt (JSON, as `DELETE /v1/members/{user_key}` returned it).
+        file: PathBuf,
+        /// The hub's public key (`GET /v1/receipts/public-key`); without it the
+        /// key is derived from this hub's configured master key.
+        #[arg(long)]
+        public_key: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -223,6 +242,13 @@ fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                 },
             })
         }
+        Command::Receipt {
+            command: ReceiptCommand::Verify { file, public_key },
+        } => print_json(&admin::verify_receipt(
+            &settings,
+            &file,
+            public_key.as_deref(),
+        )?),
         Command::Audit {
             command: AuditCommand::Verify,
         } => {

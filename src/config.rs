@@ -309,9 +309,6 @@ pub struct Settings {
     /// The erasure journal file (`erasure.journal_path`): one signed deletion
     /// receipt per line, kept outside the database so restores re-apply erasures.
     pub erasure_journal: PathBuf,
-    /// Observations whose effective time is older than this are purged daily
-    /// (`retention.max_age_days`; 0, the default, keeps them).
-    pub retention_max_age: Option<Duration>,
 }
 
 /// Webhook delivery (`[delivery]`).
@@ -342,6 +339,9 @@ impl Default for DeliverySettings {
 /// The sync engine: workers, schedules, backfill and retries.
 #[derive(Debug, Clone)]
 pub struct SyncSettings {
+    /// Observations whose effective time is older than this are purged by the
+    /// daily housekeeping (`retention.max_age_days`; 0, the default, keeps them).
+    pub retention_max_age: Option<Duration>,
     /// Jobs one process runs at once.
     pub workers: u32,
     /// Time between incremental syncs of a data type (never faster than the
@@ -525,7 +525,7 @@ impl Settings {
         };
         let master_key = master_key_source(file.keys, &origin, &env)?;
         let log = log_settings(file.log, &origin)?;
-        let sync = sync_settings(file.sync, &origin)?;
+        let mut sync = sync_settings(file.sync, &origin)?;
         let delivery = delivery_settings(file.delivery, &origin)?;
         if file.erasure.journal_path.trim().is_empty() {
             return Err(invalid(
@@ -541,7 +541,7 @@ impl Settings {
                 "must be at most 36500 (0 keeps observations)",
             ));
         }
-        let retention_max_age = (file.retention.max_age_days > 0)
+        sync.retention_max_age = (file.retention.max_age_days > 0)
             .then(|| Duration::from_secs(u64::from(file.retention.max_age_days) * 86_400));
 
         Ok(Self {
@@ -563,7 +563,6 @@ impl Settings {
             sync,
             delivery,
             erasure_journal: PathBuf::from(file.erasure.journal_path),
-            retention_max_age,
         })
     }
 }
@@ -686,6 +685,7 @@ fn sync_settings(f: SyncFile, origin: &str) -> Result<SyncSettings, ConfigError>
     }
     let day = |d: u32| Duration::from_secs(u64::from(d) * 86_400);
     Ok(SyncSettings {
+        retention_max_age: None,
         workers: f.workers,
         incremental_interval: Duration::from_secs(f.incremental_interval_secs),
         backfill_days: f.backfill_days,

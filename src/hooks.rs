@@ -319,7 +319,8 @@ fn apply(
             })?;
         }
         PushEvent::Deregistered => {
-            connections::revoke(conn, connection, connections::Channel::Vendor)?;
+            // The vendor ended the grant itself: nothing to withdraw there.
+            connections::revoke(conn, ring, connection, connections::Channel::Vendor, false)?;
         }
         PushEvent::PermissionsChanged { data_types } => {
             let kept: Vec<String> = connection

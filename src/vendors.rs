@@ -82,6 +82,13 @@ impl Vendors {
             .or_else(|| self.connector_for(vendor, None))
     }
 
+    /// Whether revoking this connection calls the vendor to withdraw the grant
+    /// (the vendor has a revoke or deregistration call).
+    pub fn withdraws_grants(&self, connection: &crate::store::connections::Connection) -> bool {
+        self.connector_for(&connection.vendor, connection.vendor_app_id.as_deref())
+            .is_some_and(|c| c.revoke_style() != tributary_connectors::RevokeStyle::None)
+    }
+
     /// The connector for `vendor` as reached by a connection made through
     /// `vendor_app` (`None`: the sandbox's built-in client, so the simulated vendor;
     /// a portal's app: the vendor's real API, except for sandbox-only vendors).

@@ -165,7 +165,8 @@ on_both_backends! {
         assert_eq!(res.status, 303);
         assert!(res.location.unwrap().contains("/sandbox/demo/oauth/authorize?"));
 
-        // Disconnect: revoked at the vendor, tokens gone, shown as disconnected.
+        // Disconnect: tokens gone, shown as disconnected, and the grant withdrawn at
+        // the vendor by a worker's job.
         let page = browser.get(&hub.url("/connect"));
         let res = browser.submit(&hub.url("/connect"), &page, "/connect/demo/disconnect", None, None);
         assert_eq!(res.status, 303, "{}", res.body);
@@ -173,7 +174,7 @@ on_both_backends! {
         assert!(page.body.contains("Disconnected from Demo Health"));
         assert_eq!(connections(&hub, &key)[0]["status"], "revoked");
         assert_eq!(count(&db, "connection_tokens"), 0);
-        assert!(sandbox_calls(&hub).iter().any(|c| c["path"] == "/oauth/revoke"));
+        assert!(eventually(30, || sandbox_calls(&hub).iter().any(|c| c["path"] == "/oauth/revoke")));
 
         // Member actions are audited as the page session, with no User Key.
         let audit = Api::new(&hub, Some(&key)).call("GET", "/v1/audit-events?limit=500", None).1;

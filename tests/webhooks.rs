@@ -167,6 +167,7 @@ fn assert_free_of_phi(bodies: &[Value]) {
         "channel",
         "period",
         "count",
+        "receipt_id",
     ]
     .into();
     for b in bodies {

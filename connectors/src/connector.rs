@@ -155,6 +155,23 @@ pub struct HttpRequest {
     pub form: Vec<(String, String)>,
 }
 
+/// How the hub withdraws a member's grant at the vendor when the member revokes or
+/// is erased. The token itself is never part of this value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RevokeStyle {
+    /// The vendor has no such call.
+    None,
+    /// RFC 7009 at the manifest's `revoke_url`: a form POST with `token` (the
+    /// refresh token when there is one) and the client's credentials.
+    Rfc7009,
+    /// A POST to this URL with the access token in the query parameter `param`
+    /// (Oura's `/oauth/revoke?access_token=…`).
+    AccessTokenQuery { url: String, param: &'static str },
+    /// A DELETE of this URL with the access token as a bearer token (Garmin's
+    /// `user/registration`, which ends the member's registration with the app).
+    BearerDelete { url: String },
+}
+
 /// A call the hub makes with a vendor app's own credentials (in `headers`, so
 /// this type is never printed).
 pub struct AppCall {
@@ -207,6 +224,16 @@ pub enum ConnectorError {
 /// A vendor: its manifest, and how to fetch and read its data.
 pub trait Connector: Send + Sync {
     fn manifest(&self) -> &Manifest;
+
+    /// How a member's grant is withdrawn at the vendor: RFC 7009 where the
+    /// manifest names a revocation URL, else nothing unless the vendor says.
+    fn revoke_style(&self) -> RevokeStyle {
+        if self.manifest().revoke_url.is_some() {
+            RevokeStyle::Rfc7009
+        } else {
+            RevokeStyle::None
+        }
+    }
 
     /// The request that fetches `data_type` within `window`, continuing from `cursor`.
     fn build_request(

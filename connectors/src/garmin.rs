@@ -305,6 +305,14 @@ impl Connector for Garmin {
         &self.manifest
     }
 
+    /// `DELETE user/registration` with the member's token ends the member's
+    /// registration with the app (Garmin then sends nothing more for the member).
+    fn revoke_style(&self) -> crate::RevokeStyle {
+        crate::RevokeStyle::BearerDelete {
+            url: format!("{}/user/registration", self.manifest.api_base_url),
+        }
+    }
+
     fn account_request(&self) -> Option<HttpRequest> {
         Some(HttpRequest {
             method: "GET",

@@ -25,7 +25,7 @@ mod testing;
 
 pub use connector::{
     AppCall, ClientAuth, Connector, ConnectorError, DataTypeSpec, Delivery, HttpRequest, Manifest,
-    Page, ParseError, PushAuth, RateLimits, Skipped, TimeWindow, TokenStyle,
+    Page, ParseError, PushAuth, RateLimits, RevokeStyle, Skipped, TimeWindow, TokenStyle,
 };
 pub use demo::Demo;
 pub use dexcom::Dexcom;

@@ -282,6 +282,18 @@ impl Connector for Oura {
         &self.manifest
     }
 
+    /// Oura's dialect: the access token in the query of its revoke URL, no client
+    /// credentials.
+    fn revoke_style(&self) -> crate::RevokeStyle {
+        match &self.manifest.revoke_url {
+            Some(url) => crate::RevokeStyle::AccessTokenQuery {
+                url: url.clone(),
+                param: "access_token",
+            },
+            None => crate::RevokeStyle::None,
+        }
+    }
+
     fn app_subscribe_requests(
         &self,
         callback_url: &str,

@@ -7,7 +7,6 @@
 use super::openapi::{AuthErrors, BodyErrors, NotFound};
 use super::{audit, with_conn};
 use crate::config::ConnectSettings;
-use crate::connect::tokens::TokenContext;
 use crate::db::Database;
 use crate::domain::UserKey;
 use crate::http::auth::{request_id, Caller};
@@ -278,26 +277,20 @@ pub async fn revoke(
     path: web::Path<(String, String)>,
     db: web::Data<Database>,
     ring: web::Data<KeyRing>,
-    tokens: web::Data<TokenContext>,
+    vendors: web::Data<Vendors>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::MembersWrite).await?;
     let (key, vendor) = path.into_inner();
     let key = user_key(&key)?;
     let rid = request_id(&req);
-    let found = with_conn(db.clone(), move |conn| {
-        let member = members::find(conn, &ring, &caller.portal, &key)?;
-        let connection = connections::find(conn, &member.id, &vendor)?.ok_or(ApiError::NotFound)?;
-        Ok((connection, caller))
-    })
-    .await?;
-    let (connection, caller) = found;
-    if connection.status != Status::Revoked {
-        tokens.revoke_at_vendor(&connection).await;
-    }
     let view = with_conn(db, move |conn| {
         conn.write_transaction(|conn| {
+            let member = members::find(conn, &ring, &caller.portal, &key)?;
+            let connection =
+                connections::find(conn, &member.id, &vendor)?.ok_or(ApiError::NotFound)?;
             if connection.status != Status::Revoked {
-                connections::revoke(conn, &connection, Channel::Api)?;
+                let at_vendor = vendors.withdraws_grants(&connection);
+                connections::revoke(conn, &ring, &connection, Channel::Api, at_vendor)?;
                 audit(
                     conn,
                     &caller,
@@ -389,4 +382,79 @@ pub async fn sync(
         status: "queued",
         data_types,
     }))
+}
+
+/// The data types a connection keeps sharing.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NarrowConnection {
+    /// The data types to keep: a subset of those shared now (an empty list stops
+    /// sharing everything but keeps the connection).
+    #[schema(max_items = 64)]
+    data_types: Vec<String>,
+}
+
+/// Narrow what a connection shares: the data types left out stop syncing and
+/// their stored observations are deleted at once; `connection.updated` is sent.
+/// Only the member can widen a grant (on the consent page, at the vendor).
+#[utoipa::path(patch, operation_id = "narrow_connection", path = "/v1/members/{user_key}/connections/{vendor}", tag = "connections",
+    params(("user_key" = String, Path, description = "The portal's User Key", min_length = 1, max_length = 128, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]{1,128}$"),
+        ("vendor" = String, Path, description = "A vendor id")),
+    request_body = NarrowConnection,
+    security(("api_key" = [])),
+    responses((status = 200, description = "Narrowed", body = ConnectionView), AuthErrors, BodyErrors, NotFound,
+        (status = 409, description = "The connection is revoked", body = super::openapi::ErrorBody)))]
+pub async fn narrow(
+    caller: Caller,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: crate::http::input::JsonBody<NarrowConnection>,
+    db: web::Data<Database>,
+    ring: web::Data<KeyRing>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Scope::MembersWrite).await?;
+    let (key, vendor) = path.into_inner();
+    let key = user_key(&key)?;
+    let rid = request_id(&req);
+    let keep = body.0.data_types;
+    let view = with_conn(db, move |conn| {
+        conn.write_transaction(|conn| {
+            let member = members::find(conn, &ring, &caller.portal, &key)?;
+            let connection =
+                connections::find(conn, &member.id, &vendor)?.ok_or(ApiError::NotFound)?;
+            if connection.status == Status::Revoked {
+                return Err(ApiError::Conflict("the connection is revoked".into()));
+            }
+            if let Some(extra) = keep.iter().find(|t| !connection.data_types.contains(t)) {
+                return Err(ApiError::Validation(format!(
+                    "data_types: `{}` is not shared now; only the member can widen a grant (send a connect session)",
+                    extra.chars().take(64).collect::<String>()
+                )));
+            }
+            let mut kept: Vec<String> = connection
+                .data_types
+                .iter()
+                .filter(|t| keep.contains(t))
+                .cloned()
+                .collect();
+            kept.dedup();
+            if kept.len() != connection.data_types.len() {
+                connections::set_data_types(conn, &connection, &kept, Channel::Api)?;
+                audit(
+                    conn,
+                    &caller,
+                    "connection.narrow",
+                    ("connection", &connection.id),
+                    rid.as_deref(),
+                )?;
+            }
+            let sync = sync_state::for_connection(conn, &connection.id)?;
+            Ok(ConnectionView::with_sync(
+                connections::get(conn, &connection.id)?,
+                sync,
+            ))
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(view))
 }

@@ -3,8 +3,9 @@
 use super::connections::ConnectionView;
 use super::openapi::{AuthErrors, BodyErrors, NotFound};
 use super::{audit, with_conn};
-use crate::db::Database;
+use crate::db::{AnyConnection, Database};
 use crate::domain::UserKey;
+use crate::erasure::{Erasure, ErasureError};
 use crate::http::auth::{request_id, Caller};
 use crate::http::error::ApiError;
 use crate::http::input::JsonBody;
@@ -12,8 +13,9 @@ use crate::keys::KeyRing;
 use crate::store::api_keys::Scope;
 use crate::store::events::{self, EventKind, NewEvent};
 use crate::store::members::{self, Member};
+use crate::vendors::Vendors;
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::{NaiveDateTime, Utc};
+use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -120,49 +122,55 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(view))
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct Erased {
-    member_id: String,
-    #[serde(serialize_with = "crate::domain::utc::serialize")]
-    #[schema(value_type = String, format = DateTime)]
-    erased_at: NaiveDateTime,
-    data_key_destroyed: bool,
-}
-
-/// Erase a member: its data and its data key.
+/// Erase a member: revoke every connection (withdrawing each grant at its vendor),
+/// delete every row of the member, destroy its data key, and record the erasure in
+/// the erasure journal. The answer is the deletion receipt, signed by the hub
+/// (`tributary receipt verify FILE` checks it; the public key is at
+/// `GET /v1/receipts/public-key`).
 #[utoipa::path(delete, operation_id = "erase_member", path = "/v1/members/{user_key}", tag = "members",
     params(("user_key" = String, Path, description = "The portal's User Key", min_length = 1, max_length = 128, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]{1,128}$")),
     security(("api_key" = [])),
-    responses((status = 200, description = "Erased", body = Erased), AuthErrors, NotFound))]
+    responses((status = 200, description = "Erased: the deletion receipt", body = ReceiptView), AuthErrors, NotFound))]
 pub async fn erase(
     caller: Caller,
     req: HttpRequest,
     path: web::Path<String>,
     db: web::Data<Database>,
     ring: web::Data<KeyRing>,
+    vendors: web::Data<Vendors>,
+    erasure: web::Data<Erasure>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::MembersWrite).await?;
     let key = user_key(&path.into_inner())?;
     let rid = request_id(&req);
-    let member = with_conn(db, move |conn| {
+    let receipt = with_conn(db, move |conn| {
         conn.write_transaction(|conn| {
             let member = members::find(conn, &ring, &caller.portal, &key)?;
-            // The member's earlier events go with it (undelivered ones too); the
-            // erasure is announced in the same transaction, the event keeping the
-            // User Key sealed since the member it would be read from is gone.
-            events::forget_member(conn, &member.id)?;
-            events::emit_with_user_key(
-                conn,
-                &ring,
-                &NewEvent {
-                    portal: &caller.portal,
-                    member: Some(&member.id),
-                    kind: EventKind::MemberErased,
-                    data: serde_json::json!({}),
-                },
-                &member.user_key,
-            )?;
-            members::erase(conn, &member.id)?;
+            // Announced in the same transaction; the event keeps the User Key
+            // sealed, since the member it would be read from is gone.
+            let announce = |conn: &mut AnyConnection, receipt_id: &str| {
+                events::emit_with_user_key(
+                    conn,
+                    &ring,
+                    &NewEvent {
+                        portal: &caller.portal,
+                        member: Some(&member.id),
+                        kind: EventKind::MemberErased,
+                        data: serde_json::json!({ "receipt_id": receipt_id }),
+                    },
+                    &member.user_key,
+                )
+                .map(|_| ())
+            };
+            let receipt = erasure
+                .erase(conn, &ring, &vendors, &member, announce)
+                .map_err(|e| match e {
+                    ErasureError::Store(s) => ApiError::from(s),
+                    ErasureError::Journal(why) => {
+                        tracing::error!(error = %why, "erasure refused");
+                        ApiError::Unavailable("the erasure journal cannot be written".into())
+                    }
+                })?;
             audit(
                 conn,
                 &caller,
@@ -170,13 +178,61 @@ pub async fn erase(
                 ("member", member.id.as_str()),
                 rid.as_deref(),
             )?;
-            Ok(member)
+            Ok(receipt)
         })
     })
     .await?;
-    Ok(HttpResponse::Ok().json(Erased {
-        member_id: member.id.to_string(),
-        erased_at: Utc::now().naive_utc(),
-        data_key_destroyed: true,
+    Ok(HttpResponse::Ok().json(receipt))
+}
+
+/// A deletion receipt (see `docs/SECURITY.md`).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ReceiptView {
+    /// `tributary.deletion-receipt.v1`
+    #[schema(rename = "type")]
+    kind: String,
+    receipt_id: String,
+    /// The hub's public URL, when configured.
+    hub: Option<String>,
+    portal_id: String,
+    member_id: String,
+    #[schema(format = DateTime)]
+    erased_at: String,
+    /// Rows deleted, by kind (`observations`, `connections`, `tokens`, …).
+    counts: std::collections::BTreeMap<String, u64>,
+    /// Grants queued to be withdrawn at their vendors.
+    vendor_revocations_queued: u64,
+    /// Always true: the member's data key is destroyed.
+    data_key_destroyed: bool,
+    /// The hub's Ed25519 public key, base64url.
+    public_key: String,
+    /// Ed25519 over the canonical JSON of the other fields, base64url.
+    signature: String,
+}
+
+/// The key deletion receipts are signed with.
+#[derive(Serialize, ToSchema)]
+pub struct ReceiptKey {
+    /// Always `Ed25519`.
+    algorithm: &'static str,
+    /// The public key, base64url without padding.
+    public_key: String,
+}
+
+/// The public key that signs this hub's deletion receipts, to check a receipt
+/// with any Ed25519 library (the signed text is the receipt's JSON without
+/// `signature`, keys sorted, no whitespace).
+#[utoipa::path(get, operation_id = "receipt_public_key", path = "/v1/receipts/public-key", tag = "members",
+    security(("api_key" = [])),
+    responses((status = 200, description = "The key", body = ReceiptKey), AuthErrors))]
+pub async fn receipt_key(
+    caller: Caller,
+    erasure: web::Data<Erasure>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Scope::MembersWrite).await?;
+    Ok(HttpResponse::Ok().json(ReceiptKey {
+        algorithm: "Ed25519",
+        public_key: erasure.signer().public_key(),
     }))
 }

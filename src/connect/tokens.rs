@@ -174,44 +174,6 @@ impl TokenContext {
         }
     }
 
-    /// Revoke the connection's grant at the vendor, where the vendor has a revocation
-    /// endpoint: best effort (a failure is logged; local deletion does not wait for
-    /// the vendor).
-    pub async fn revoke_at_vendor(&self, connection: &Connection) {
-        let Some(connector) = self
-            .vendors
-            .connector_for(&connection.vendor, connection.vendor_app_id.as_deref())
-        else {
-            return;
-        };
-        let (vendors, c) = (self.vendors.clone(), connection.clone());
-        let found = self
-            .blocking(move |conn, ring| {
-                let tokens = connections::tokens(conn, ring, &c)?;
-                let app = c.vendor_app_id.as_deref();
-                let creds = vendors.credentials_for(conn, ring, &c.portal_id, &c.vendor, app)?;
-                Ok(tokens.zip(creds))
-            })
-            .await;
-        let ((tokens, _), creds) = match found {
-            Ok(Some(found)) => found,
-            Ok(None) => return,
-            Err(e) => {
-                tracing::warn!(connection = %connection.id, error = %e, "cannot read tokens to revoke");
-                return;
-            }
-        };
-        let (token, is_refresh) = match tokens.refresh {
-            Some(r) => (r, true),
-            None => (tokens.access, false),
-        };
-        if let Err(e) =
-            oauth::revoke(&self.http, connector.manifest(), &creds, &token, is_refresh).await
-        {
-            tracing::warn!(vendor = %connection.vendor, connection = %connection.id, error = %e, "revocation at the vendor failed; local tokens are deleted anyway");
-        }
-    }
-
     async fn dead(&self, connection: Connection) -> Result<SecretString, TokenError> {
         tracing::warn!(vendor = %connection.vendor, connection = %connection.id, "grant refused by the vendor; reauthorization required");
         self.blocking(move |conn, _| connections::mark_reauth_required(conn, &connection))

@@ -241,8 +241,8 @@ pub async fn update(
     Ok(back_to_page("updated", vendor_id))
 }
 
-/// `POST /connect/{vendor}/disconnect`: revoke at the vendor (best effort), delete
-/// the tokens, stop sharing.
+/// `POST /connect/{vendor}/disconnect`: delete the tokens and the connection's
+/// data, stop sharing, and queue the withdrawal of the grant at the vendor.
 pub async fn disconnect(
     ctx: web::Data<ConsentContext>,
     req: HttpRequest,
@@ -259,10 +259,11 @@ pub async fn disconnect(
     let Some(connection) = found.filter(|c| c.status != Status::Revoked) else {
         return Ok(back_to_page("disconnected", vendor_id));
     };
-    ctx.tokens().revoke_at_vendor(&connection).await;
+    let at_vendor = ctx.vendors.withdraws_grants(&connection);
+    let ring = ctx.ring.clone();
     session::blocking(&ctx, move |conn| {
         diesel::Connection::transaction(conn, |conn| {
-            connections::revoke(conn, &connection, Channel::ConsentPage)?;
+            connections::revoke(conn, &ring, &connection, Channel::ConsentPage, at_vendor)?;
             audit_member(
                 conn,
                 &session,

@@ -148,9 +148,12 @@ impl Manager {
                     SqliteConnection::establish(uri).map_err(r2d2::Error::ConnectionError)?;
                 // mmap: the first pages of the file (the oldest rows and the
                 // indexes' roots) are read in place; see SQLITE_MMAP_BYTES.
+                // secure_delete: deleted rows are overwritten with zeros, so the
+                // file keeps no bytes of a revoked connection or an erased member.
                 conn.batch_execute(&format!(
                     "PRAGMA busy_timeout = {busy_timeout_ms}; PRAGMA foreign_keys = ON; \
-                     PRAGMA mmap_size = {SQLITE_MMAP_BYTES};"
+                     PRAGMA mmap_size = {SQLITE_MMAP_BYTES}; \
+                     PRAGMA secure_delete = ON;"
                 ))
                 .map_err(r2d2::Error::QueryError)?;
                 Ok(AnyConnection::Sqlite(conn))

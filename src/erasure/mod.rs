@@ -1,35 +1,179 @@
-//! Erasure: what deleting a member leaves behind, and how that survives a restore.
+//! Erasure: deleting a member so that nothing of it can be read again, and proving it.
 //!
-//! An erased member's rows are deleted and its data key destroyed in one
-//! transaction; the erasure is recorded in the erasure journal as a signed deletion
-//! receipt (ids, a time and counts, no personal data), in the database and in an
-//! append-only file outside it (`erasure.journal_path`). A restore of a backup made
-//! before an erasure re-applies it from that file (`reapply`), so an erased member
-//! stays erased.
+//! Policy: one transaction revokes every connection (queuing the withdrawal of each
+//! grant at its vendor with the tokens sealed under the ring, since the member's
+//! key is about to go), deletes every row that names the member and its events,
+//! destroys its data key, and records the erasure in the erasure journal: a
+//! deletion receipt signed by the hub ([`receipt`]) holding ids, a time and counts,
+//! never personal data. The receipt is written to the `erasure_journal` table and
+//! appended, and synced, to the journal file (`erasure.journal_path`) before the
+//! transaction commits. The file outlives the database: `tributary restore` reads
+//! it and erases again, with [`reapply`], every member erased after the backup was
+//! made. (If the commit fails after the append, the journal names an erasure the
+//! portal asked for and will ask for again; a restore then carries it out.)
 
 pub mod journal;
+pub mod receipt;
 
+use crate::db::schema::erasure_journal;
 use crate::db::AnyConnection;
-use crate::store::StoreError;
+use crate::domain::MemberId;
+use crate::keys::KeyRing;
+use crate::store::connections::{self, Status};
+use crate::store::members::Member;
+use crate::store::{events, purge, vendor_revokes, StoreError};
+use crate::vendors::Vendors;
+use chrono::Utc;
+use diesel::prelude::*;
+use std::io::Write;
+use std::path::PathBuf;
 
 pub use journal::JournalEntry;
+pub use receipt::{Receipt, ReceiptSigner};
 
-/// Delete what the database still holds of each journalled member: its row, and by
-/// cascade every row that refers to it, and its data key. A member the database no
-/// longer holds is skipped. Returns how many members were erased again.
+/// Why an erasure did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum ErasureError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The journal file cannot be written: the erasure is not made, since a
+    /// restore could not re-apply it.
+    #[error("the erasure journal cannot be written: {0}")]
+    Journal(String),
+}
+
+impl From<diesel::result::Error> for ErasureError {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Store(e.into())
+    }
+}
+
+/// The hub's erasure service: the journal file and the receipt signer.
+pub struct Erasure {
+    journal: PathBuf,
+    /// Appends from this process one at a time.
+    append: parking_lot::Mutex<()>,
+    signer: ReceiptSigner,
+    hub: Option<String>,
+}
+
+impl Erasure {
+    pub fn new(journal: PathBuf, ring: &KeyRing, hub: Option<String>) -> Self {
+        Self {
+            journal,
+            append: parking_lot::Mutex::new(()),
+            signer: ReceiptSigner::from_seed(&ring.receipt_seed()),
+            hub,
+        }
+    }
+
+    pub fn signer(&self) -> &ReceiptSigner {
+        &self.signer
+    }
+
+    /// Erase `member` inside the caller's transaction (see the module's policy);
+    /// returns the signed receipt. `announce` runs once the member's earlier events
+    /// are gone and before its row goes, with the receipt's id: the place to emit
+    /// `member.erased`, which needs the member's row for its sequence number.
+    pub fn erase(
+        &self,
+        conn: &mut AnyConnection,
+        ring: &KeyRing,
+        vendors: &Vendors,
+        member: &Member,
+        announce: impl FnOnce(&mut AnyConnection, &str) -> Result<(), StoreError>,
+    ) -> Result<Receipt, ErasureError> {
+        let receipt_id = uuid::Uuid::new_v4().to_string();
+        let mut queued = 0u64;
+        for c in connections::list_for_member(conn, &member.id)? {
+            if c.status != Status::Revoked
+                && vendors.withdraws_grants(&c)
+                && vendor_revokes::queue(conn, ring, &c)?
+            {
+                queued += 1;
+            }
+        }
+        let events = events::forget_member(conn, &member.id)?;
+        announce(conn, &receipt_id)?;
+        let mut counts = purge::member(conn, &member.id)?;
+        counts.add("events", events);
+        let receipt = self.signer.sign(
+            receipt_id,
+            self.hub.clone(),
+            member.portal_id.as_str(),
+            member.id.as_str(),
+            Utc::now(),
+            counts,
+            queued,
+            true,
+        );
+        let text = serde_json::to_string(&receipt)
+            .map_err(|e| ErasureError::Journal(format!("receipt: {e}")))?;
+        record(conn, &receipt, &text)?;
+        self.append_to_file(&text)?;
+        Ok(receipt)
+    }
+
+    fn append_to_file(&self, line: &str) -> Result<(), ErasureError> {
+        let _one = self.append.lock();
+        let fail =
+            |e: std::io::Error| ErasureError::Journal(format!("{}: {e}", self.journal.display()));
+        if let Some(dir) = self.journal.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(fail)?;
+        }
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.journal)
+            .map_err(fail)?;
+        file.write_all(format!("{line}\n").as_bytes())
+            .map_err(fail)?;
+        file.sync_data().map_err(fail)
+    }
+}
+
+/// The journal row of a receipt.
+fn record(conn: &mut AnyConnection, receipt: &Receipt, text: &str) -> Result<(), StoreError> {
+    diesel::insert_into(erasure_journal::table)
+        .values((
+            erasure_journal::id.eq(&receipt.receipt_id),
+            erasure_journal::member_id.eq(&receipt.member_id),
+            erasure_journal::portal_id.eq(&receipt.portal_id),
+            erasure_journal::erased_at.eq(receipt.erased_at.naive_utc()),
+            erasure_journal::receipt.eq(text),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Erase again, after a restore, each journalled member the database still holds:
+/// every row that names it, its events and its data key (so sealed rows restored
+/// from the backup no longer open). A member the database does not hold is
+/// skipped. Returns how many members were erased again.
 pub fn reapply(conn: &mut AnyConnection, entries: &[JournalEntry]) -> Result<usize, StoreError> {
-    use crate::db::schema::{events, member_keys, members};
-    use diesel::prelude::*;
     let mut erased = 0;
     for entry in entries {
+        let Some(member) = MemberId::parse(&entry.member_id) else {
+            continue;
+        };
         conn.write_transaction(|conn| {
-            diesel::delete(events::table.filter(events::member_id.eq(&entry.member_id)))
-                .execute(conn)?;
-            diesel::delete(member_keys::table.find(&entry.member_id)).execute(conn)?;
-            let n = diesel::delete(members::table.find(&entry.member_id)).execute(conn)?;
-            erased += n;
+            events::forget_member(conn, &member)?;
+            match purge::member(conn, &member) {
+                Ok(_) => erased += 1,
+                Err(StoreError::NotFound) => {}
+                Err(e) => return Err(e),
+            }
             Ok::<_, StoreError>(())
         })?;
     }
     Ok(erased)
+}
+
+/// The deletion receipts of the journal table, oldest first (for an operator to
+/// copy the journal off the machine, or check it against the file).
+pub fn journal_rows(conn: &mut AnyConnection) -> Result<Vec<String>, StoreError> {
+    Ok(erasure_journal::table
+        .order((erasure_journal::erased_at.asc(), erasure_journal::id.asc()))
+        .select(erasure_journal::receipt)
+        .load(conn)?)
 }

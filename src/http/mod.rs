@@ -40,6 +40,8 @@ pub struct AppState {
     pub sync: crate::sync::SyncContext,
     /// Webhook delivery settings (which URLs endpoints may have, the secret overlap).
     pub delivery: Arc<crate::config::DeliverySettings>,
+    /// The erasure journal and the deletion-receipt signer.
+    pub erasure: Arc<crate::erasure::Erasure>,
 }
 
 /// Headers on every response. API responses carry health-data metadata and must not
@@ -80,6 +82,7 @@ pub fn server(
     let sandbox = state.sandbox.clone().map(web::Data::new);
     let sync = web::Data::new(state.sync.clone());
     let delivery = web::Data::from(state.delivery.clone());
+    let erasure = web::Data::from(state.erasure.clone());
     let https = tls.is_some();
     let server = HttpServer::new(move || {
         let app = App::new()
@@ -93,6 +96,7 @@ pub fn server(
             .app_data(consent.clone())
             .app_data(sync.clone())
             .app_data(delivery.clone())
+            .app_data(erasure.clone())
             .app_data(input::path_config())
             .app_data(input::query_config())
             .wrap(security_headers(https))

@@ -20,7 +20,7 @@ mod ring;
 
 pub use master::load_master_key;
 pub use member_keys::{member_key, store_member_key, unwrap_member_key, DATA_KEY_VERSION};
-pub use ring::{KeyRing, Rotation};
+pub use ring::{receipt_seed, KeyRing, Rotation};
 
 use crate::crypto::CryptoError;
 use thiserror::Error;

@@ -84,6 +84,11 @@ impl KeyRing {
         })
     }
 
+    /// The seed of the key that signs deletion receipts ([`receipt_seed`]).
+    pub fn receipt_seed(&self) -> zeroize::Zeroizing<[u8; 32]> {
+        receipt_seed(&self.master)
+    }
+
     /// The key that keys lookup hashes of personal identifiers.
     pub fn index_key(&self) -> &SecretKey {
         &self.index
@@ -193,6 +198,16 @@ impl KeyRing {
             rewrapped_member_keys: rewrapped,
         })
     }
+}
+
+/// The seed of the deletion-receipt signing key: an HMAC of a fixed label under the
+/// master key. Every instance derives the same key, and nothing is stored for it;
+/// `tributary receipt verify` derives the public key from the master key alone.
+pub fn receipt_seed(master: &SecretKey) -> zeroize::Zeroizing<[u8; 32]> {
+    zeroize::Zeroizing::new(crate::crypto::keyed_hash(
+        master,
+        &[b"tributary/deletion-receipt-signing/v1"],
+    ))
 }
 
 fn load_rows(conn: &mut AnyConnection) -> Result<Vec<RingRow>, KeyError> {

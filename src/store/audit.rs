@@ -28,6 +28,8 @@ pub enum ActorType {
     ApiKey,
     MemberSession,
     Operator,
+    /// The hub itself (scheduled work: the retention purge).
+    Hub,
 }
 
 impl ActorType {
@@ -36,6 +38,7 @@ impl ActorType {
             Self::ApiKey => "api_key",
             Self::MemberSession => "member_session",
             Self::Operator => "operator",
+            Self::Hub => "hub",
         }
     }
 }

@@ -9,6 +9,7 @@
 
 use super::connect_sessions::{json_list, parse_list};
 use super::events::{self, EventKind, NewEvent};
+use super::purge::{self, Counts};
 use super::StoreError;
 use crate::crypto::{open, seal, Aad};
 use crate::db::schema::{connection_tokens, connections, consent_events};
@@ -294,6 +295,15 @@ pub fn connect(
         let existing = find(conn, member, grant.vendor)?;
         let id = match &existing {
             Some(c) => {
+                // Reconnected with fewer data types: the others' data goes.
+                let dropped = removed(&c.data_types, grant.data_types);
+                purge::connection_data(
+                    conn,
+                    member,
+                    grant.vendor,
+                    &c.id,
+                    purge::Types::Only(&dropped),
+                )?;
                 diesel::update(connections::table.find(&c.id))
                     .set((
                         connections::status.eq(Status::Active.as_str()),
@@ -406,20 +416,32 @@ pub fn synced(conn: &mut AnyConnection, id: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Change the enabled data types (within what the granted scopes cover).
+/// Change the enabled data types (within what the granted scopes cover). The
+/// observations, sync progress and queued jobs of the types removed are deleted in
+/// the same transaction; returns what was deleted.
 pub fn set_data_types(
     conn: &mut AnyConnection,
     connection: &Connection,
     data_types: &[String],
     channel: Channel,
-) -> Result<(), StoreError> {
+) -> Result<Counts, StoreError> {
     conn.write_transaction(|conn| {
+        // The grant as stored now, not as the caller read it earlier.
+        let current = get(conn, &connection.id)?;
         diesel::update(connections::table.find(&connection.id))
             .set((
                 connections::data_types.eq(json_list(data_types)),
                 connections::updated_at.eq(chrono::Utc::now().naive_utc()),
             ))
             .execute(conn)?;
+        let removed = removed(&current.data_types, data_types);
+        let counts = purge::connection_data(
+            conn,
+            &connection.member_id,
+            &connection.vendor,
+            &connection.id,
+            purge::Types::Only(&removed),
+        )?;
         record(
             conn,
             &connection.portal_id,
@@ -429,18 +451,45 @@ pub fn set_data_types(
             data_types,
             &connection.scopes,
             channel,
-        )
+        )?;
+        Ok(counts)
     })
 }
 
-/// Revoke: the tokens are deleted, nothing is shared any more.
+/// The types of `before` not in `after`.
+fn removed(before: &[String], after: &[String]) -> Vec<String> {
+    before
+        .iter()
+        .filter(|t| !after.contains(t))
+        .cloned()
+        .collect()
+}
+
+/// Revoke: the tokens are deleted, nothing is shared any more, and every
+/// observation, sync progress and queued job of the connection is deleted, in one
+/// transaction. With `at_vendor`, a `vendor_revoke` job is queued first (holding
+/// the tokens sealed under the ring) to withdraw the grant at the vendor.
 pub fn revoke(
     conn: &mut AnyConnection,
+    ring: &KeyRing,
     connection: &Connection,
     channel: Channel,
-) -> Result<(), StoreError> {
+    at_vendor: bool,
+) -> Result<Counts, StoreError> {
     conn.write_transaction(|conn| {
-        diesel::delete(connection_tokens::table.find(&connection.id)).execute(conn)?;
+        if at_vendor {
+            super::vendor_revokes::queue(conn, ring, connection)?;
+        }
+        let mut counts = Counts::default();
+        counts.merge(purge::connection_data(
+            conn,
+            &connection.member_id,
+            &connection.vendor,
+            &connection.id,
+            purge::Types::All,
+        )?);
+        let tokens = diesel::delete(connection_tokens::table.find(&connection.id)).execute(conn)?;
+        counts.0.insert("tokens".into(), tokens as u64);
         diesel::update(connections::table.find(&connection.id))
             .set((
                 connections::status.eq(Status::Revoked.as_str()),
@@ -459,7 +508,8 @@ pub fn revoke(
             &[],
             &[],
             channel,
-        )
+        )?;
+        Ok(counts)
     })
 }
 

@@ -38,15 +38,19 @@ pub enum Kind {
     Housekeeping,
     /// Ask the vendor to notify the hub of a connection's new data.
     Subscribe,
+    /// Withdraw a revoked grant at the vendor (its token sealed under the ring in
+    /// the payload, wiped when the job ends).
+    VendorRevoke,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 5] = [
+    pub const ALL: [Kind; 6] = [
         Kind::Backfill,
         Kind::Incremental,
         Kind::TokenRefresh,
         Kind::Housekeeping,
         Kind::Subscribe,
+        Kind::VendorRevoke,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -56,6 +60,7 @@ impl Kind {
             Kind::TokenRefresh => "token_refresh",
             Kind::Housekeeping => "housekeeping",
             Kind::Subscribe => "subscribe",
+            Kind::VendorRevoke => "vendor_revoke",
         }
     }
 
@@ -373,7 +378,33 @@ pub fn complete(conn: &mut AnyConnection, job: &Job) -> Result<bool, StoreError>
             jobs::finished_at.eq(now),
         ))
         .execute(conn)?;
+    if n == 1 {
+        forget_secret(conn, job)?;
+    }
     Ok(n == 1)
+}
+
+/// A job whose payload holds a secret (a sealed token) drops it when it ends.
+fn forget_secret(conn: &mut AnyConnection, job: &Job) -> Result<(), StoreError> {
+    if job.kind == Kind::VendorRevoke {
+        diesel::update(jobs::table.find(&job.id))
+            .set(jobs::payload.eq("{}"))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Wipe the payloads of ended jobs that held a secret, whatever ended them (a
+/// job given up after its workers kept stopping ends in `claim`). For housekeeping.
+pub fn forget_ended_secrets(conn: &mut AnyConnection) -> Result<usize, StoreError> {
+    Ok(diesel::update(
+        jobs::table
+            .filter(jobs::kind.eq(Kind::VendorRevoke.as_str()))
+            .filter(jobs::state.eq_any([DONE, FAILED]))
+            .filter(jobs::payload.ne("{}")),
+    )
+    .set(jobs::payload.eq("{}"))
+    .execute(conn)?)
 }
 
 /// What became of a job that did not succeed.
@@ -421,6 +452,9 @@ pub fn fail(
                 jobs::finished_at.eq(now),
             ))
             .execute(conn)?;
+        if n == 1 {
+            forget_secret(conn, job)?;
+        }
         return Ok(if n == 1 {
             Outcome::Failed
         } else {

@@ -18,9 +18,11 @@ pub mod jobs;
 pub mod members;
 pub mod observations;
 pub mod portals;
+pub mod purge;
 pub mod rate_buckets;
 pub mod sync_state;
 pub mod vendor_apps;
+pub mod vendor_revokes;
 pub mod webhook_endpoints;
 
 use crate::keys::KeyError;

@@ -20,6 +20,8 @@
 
 pub mod limits;
 pub mod plan;
+pub mod retention;
+pub mod revoke;
 pub mod run;
 pub mod schedule;
 pub mod worker;

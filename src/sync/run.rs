@@ -65,6 +65,7 @@ pub async fn run(ctx: &SyncContext, job: &Job) -> Result<Done, JobError> {
         Kind::TokenRefresh => refresh_token(ctx, job).await,
         Kind::Housekeeping => housekeeping(ctx, job).await,
         Kind::Subscribe => subscribe(ctx, job).await,
+        Kind::VendorRevoke => super::revoke::run(ctx, job).await,
     }
 }
 
@@ -991,6 +992,10 @@ async fn housekeeping(ctx: &SyncContext, job: &Job) -> Result<Done, JobError> {
     let done = ChronoDuration::from_std(settings.keep_done).unwrap_or(ChronoDuration::days(7));
     let failed = ChronoDuration::from_std(settings.keep_failed).unwrap_or(ChronoDuration::days(30));
     blocking(ctx, move |conn| {
+        jobs::forget_ended_secrets(conn)?;
+        if let Some(max_age) = settings.retention_max_age {
+            super::retention::purge(conn, max_age)?;
+        }
         let purged = jobs::purge(conn, done, failed)?;
         let idle_since = Utc::now() - ChronoDuration::days(1);
         let buckets = crate::store::rate_buckets::purge(conn, idle_since.timestamp_micros())?;

@@ -68,6 +68,28 @@ pub(crate) fn serve(ctx: &mut Ctx<'_>, state: &mut State, endpoint: DataEndpoint
     Ok(answer)
 }
 
+/// `DELETE` of the twin's deregistration path: the bearer's grant ends (204).
+pub(crate) fn deregister(ctx: &mut Ctx<'_>, state: &mut State) -> Answer {
+    let token =
+        credentials(ctx.req, "bearer").ok_or_else(|| invalid_token(TokenProblem::Invalid, true))?;
+    let user = state
+        .authenticate(ctx.twin.vendor(), token, ctx.now)
+        .map_err(|p| invalid_token(p, false))?
+        .user
+        .clone();
+    ctx.note.sandbox_user = Some(user);
+    if let Some(id) = state.grant_of(token) {
+        state.revoke_grant(id);
+    }
+    Ok(SandboxResponse {
+        status: 204,
+        headers: Vec::new(),
+        body: Vec::new(),
+        delay: None,
+        outbound: Vec::new(),
+    })
+}
+
 /// The answer to a request the twin could not serve.
 pub(crate) fn bad_param(e: DataError) -> SandboxResponse {
     match e {

@@ -153,6 +153,10 @@ impl Twin for GarminTwin {
         &DATA_TYPES
     }
 
+    fn deregistration_path(&self) -> Option<&'static str> {
+        Some("/wellness-api/rest/user/registration")
+    }
+
     fn data_endpoint(&self, path: &str, _params: &[(String, String)]) -> Option<DataEndpoint> {
         let rest = path.strip_prefix(API)?;
         let data_type = if rest == USER_ID {

@@ -236,6 +236,10 @@ fn route(ctx: &mut Ctx<'_>, state: &mut State) -> SandboxResponse {
         ("POST", "/oauth/token") => token::exchange(ctx, state),
         ("POST", "/oauth/revoke") => token::revoke(ctx, state),
         (_, "/oauth/token" | "/oauth/revoke") => SandboxResponse::method_not_allowed("POST"),
+        _ if ctx.twin.deregistration_path() == Some(path) => match method {
+            "DELETE" => http::settle(data::deregister(ctx, state)),
+            _ => SandboxResponse::method_not_allowed("DELETE"),
+        },
         _ => {
             if let Some(callback) = ctx.twin.subscription(method, path, &ctx.params) {
                 return match callback {

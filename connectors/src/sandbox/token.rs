@@ -65,9 +65,37 @@ pub(crate) fn revoke(ctx: &mut Ctx<'_>, state: &mut State) -> SandboxResponse {
 }
 
 fn revoke_inner(ctx: &mut Ctx<'_>, state: &mut State) -> Answer {
+    // Oura's dialect: the access token in the query, no client credentials (the
+    // token is the proof). Only that vendor's twin takes it.
+    let query_token = ctx
+        .params
+        .iter()
+        .find(|(k, _)| k == "access_token")
+        .map(|(_, v)| v.clone());
+    if let (Some(token), "oura") = (query_token, ctx.twin.vendor()) {
+        if let Some(id) = state.grant_of(&token) {
+            if state.grants.get(&id).is_some_and(|g| g.vendor == "oura") {
+                ctx.note.sandbox_user = state.grants.get(&id).map(|g| g.user.clone());
+                state.revoke_grant(id);
+            }
+        }
+        return Ok(SandboxResponse {
+            status: 200,
+            headers: vec![("cache-control".to_owned(), "no-store".to_owned())],
+            body: Vec::new(),
+            delay: None,
+            outbound: Vec::new(),
+        });
+    }
     let form = parse_form(ctx.req.body).map_err(|p| invalid_request(&p))?;
     let (client, _) = client_credentials(ctx, &form)?;
     let token = required(&form, "token")?;
+    // Faults for the token endpoints hold for revocation too.
+    let user = state
+        .grant_of(token)
+        .and_then(|id| state.grants.get(&id))
+        .map(|g| g.user.clone());
+    faults::due(ctx, state, Endpoint::Token, user.as_deref())?;
     if let Some(id) = state.grant_of(token) {
         if let Some(grant) = state.grants.get(&id) {
             // Another client's (or vendor's) token is left alone, and the answer

@@ -77,6 +77,12 @@ pub(crate) trait Twin: Sync {
 
     /// The data endpoint at `path` (with `params`, the query and form fields: some
     /// vendors name the action in a parameter), if there is one.
+    /// The path whose `DELETE` with a member's bearer token ends the member's
+    /// registration (Garmin's `user/registration`); none by default.
+    fn deregistration_path(&self) -> Option<&'static str> {
+        None
+    }
+
     fn data_endpoint(&self, path: &str, params: &[(String, String)]) -> Option<DataEndpoint>;
 
     /// How the vendor answers.
