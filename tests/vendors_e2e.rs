@@ -339,6 +339,26 @@ fn end_to_end(db: &TestDb, vendor: &str, types: &[&str], pushed: &str) {
         .unwrap()
         .clone();
     assert_eq!(c["status"], "revoked", "{after}");
+    // The member's data from the vendor is gone at once (one member per test).
+    assert!(stored(db).is_empty(), "{vendor}: {:?}", stored(db));
+    // The grant is withdrawn at vendors that have a call for it, in their dialect:
+    // Oura's access token in the query, Garmin's registration deleted. Withings
+    // and Dexcom are not called (no call the hub speaks; see docs/SECURITY.md).
+    let withdrawal = match vendor {
+        "oura" => Some(("POST", "/oauth/revoke")),
+        "garmin" => Some(("DELETE", "/wellness-api/rest/user/registration")),
+        _ => None,
+    };
+    if let Some((method, path)) = withdrawal {
+        assert!(
+            eventually(30, || sandbox_calls(&hub, vendor).iter().any(|c| c["method"] == method
+                && c["path"] == path
+                && c["status"].as_u64().is_some_and(|s| (200..300).contains(&s))
+                && !c["sandbox_user"].is_null())),
+            "{vendor}: no withdrawal: {:?}",
+            sandbox_calls(&hub, vendor)
+        );
+    }
     let calls_then = sandbox_calls(&hub, vendor).len();
     std::thread::sleep(std::time::Duration::from_secs(2));
     // The app's own calls (renewing its webhook subscriptions) name no member.
