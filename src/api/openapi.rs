@@ -40,6 +40,7 @@ pub struct Status {
         super::members::create,
         super::members::get,
         super::members::erase,
+        super::member_export::export,
         super::vendor_apps::create,
         super::vendor_apps::list,
         super::vendor_apps::get,
