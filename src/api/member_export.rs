@@ -36,6 +36,7 @@ use fhir_sdk::r4b::codes::BundleType;
 use fhir_sdk::r4b::resources::Bundle;
 use futures_util::StreamExt;
 use std::collections::HashSet;
+use std::fmt::Write as _;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
@@ -132,7 +133,8 @@ impl Writer {
                     out.push(',');
                 }
                 let full = serde_json::Value::String(format!("{}/{kind}/{id}", self.base));
-                out.push_str(&format!("{{\"fullUrl\":{full},\"resource\":{json}}}"));
+                // Writing into a String cannot fail.
+                let _ = write!(out, "{{\"fullUrl\":{full},\"resource\":{json}}}");
             }
         }
     }
