@@ -351,9 +351,13 @@ fn end_to_end(db: &TestDb, vendor: &str, types: &[&str], pushed: &str) {
     };
     if let Some((method, path)) = withdrawal {
         assert!(
-            eventually(30, || sandbox_calls(&hub, vendor).iter().any(|c| c["method"] == method
+            eventually(30, || sandbox_calls(&hub, vendor).iter().any(|c| c
+                ["method"]
+                == method
                 && c["path"] == path
-                && c["status"].as_u64().is_some_and(|s| (200..300).contains(&s))
+                && c["status"]
+                    .as_u64()
+                    .is_some_and(|s| (200..300).contains(&s))
                 && !c["sandbox_user"].is_null())),
             "{vendor}: no withdrawal: {:?}",
             sandbox_calls(&hub, vendor)

@@ -7,7 +7,7 @@
 //! field path at fault.
 
 use crate::push::{PushError, PushNotice};
-use crate::sample::{DataType, Sample};
+use crate::sample::{DataType, Metric, Sample};
 use chrono::{DateTime, Utc};
 use thiserror::Error;
 
@@ -119,6 +119,9 @@ pub struct DataTypeSpec {
     pub description: &'static str,
     /// OAuth scopes this data type needs.
     pub scopes: Vec<String>,
+    /// The metrics its samples may carry (what a grant of it covers, e.g. the codes
+    /// of a FHIR Consent's provision).
+    pub metrics: &'static [Metric],
 }
 
 /// A vendor's published quotas. `None` where the vendor publishes none.

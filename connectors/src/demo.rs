@@ -32,6 +32,8 @@ const PAGE_LIMIT: u32 = 1000;
 
 /// One data type of the demo API: what it is called, what it needs, how it reads.
 struct TypeInfo {
+    /// The metrics its samples carry.
+    metrics: &'static [Metric],
     id: &'static str,
     label: &'static str,
     description: &'static str,
@@ -46,6 +48,7 @@ struct TypeInfo {
 const TYPES: [TypeInfo; 3] = [
     TypeInfo {
         id: "steps",
+        metrics: &[Metric::StepsDaily],
         label: "Steps",
         description: "Daily step counts",
         scope: "activity",
@@ -56,6 +59,7 @@ const TYPES: [TypeInfo; 3] = [
     },
     TypeInfo {
         id: "heart_rate",
+        metrics: &[Metric::HeartRate],
         label: "Heart rate",
         description: "Heart rate readings through the day",
         scope: "heartrate",
@@ -65,6 +69,7 @@ const TYPES: [TypeInfo; 3] = [
     },
     TypeInfo {
         id: "body_weight",
+        metrics: &[Metric::BodyWeight],
         label: "Body weight",
         description: "Weight measurements from a connected scale",
         scope: "body",
@@ -97,6 +102,7 @@ impl Demo {
                     label: t.label,
                     description: t.description,
                     scopes: vec![t.scope.to_owned()],
+                    metrics: t.metrics,
                 })
             })
             .collect();

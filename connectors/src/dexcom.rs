@@ -54,7 +54,7 @@ use crate::connector::{
     ClientAuth, Connector, ConnectorError, DataTypeSpec, Delivery, HttpRequest, Manifest, Page,
     ParseError, PushAuth, RateLimits, TimeWindow, TokenStyle,
 };
-use crate::sample::{DataType, Device};
+use crate::sample::{DataType, Device, Metric};
 use crate::Endpoints;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 
@@ -113,6 +113,7 @@ impl Dexcom {
                 description: "Glucose readings from your Dexcom sensor, about every 5 minutes, \
                               with their trend arrows",
                 scopes: vec![SCOPE.to_owned()],
+                metrics: &[Metric::GlucoseCgm],
             })
             .into_iter()
             .collect();

@@ -54,7 +54,7 @@ use crate::connector::{
 };
 use crate::push::{PushError, PushNotice};
 use crate::registry::Endpoints;
-use crate::sample::DataType;
+use crate::sample::{DataType, Metric};
 use chrono::{DateTime, Utc};
 
 /// The vendor id.
@@ -94,6 +94,8 @@ const ACTIVITY_EXPORT: &str = "ACTIVITY_EXPORT";
 
 /// One Garmin summary type offered as a data type.
 struct TypeInfo {
+    /// The metrics its samples carry.
+    metrics: &'static [Metric],
     id: &'static str,
     label: &'static str,
     description: &'static str,
@@ -110,6 +112,13 @@ struct TypeInfo {
 const TYPES: [TypeInfo; 8] = [
     TypeInfo {
         id: "dailies",
+        metrics: &[
+            Metric::StepsDaily,
+            Metric::Distance,
+            Metric::ActiveEnergy,
+            Metric::RestingHeartRateDaily,
+            Metric::MaxHeartRate24h,
+        ],
         label: "Daily activity",
         description: "Steps, distance, active calories and resting and maximum heart rate, per day",
         push_keys: &["dailies"],
@@ -119,6 +128,12 @@ const TYPES: [TypeInfo; 8] = [
     },
     TypeInfo {
         id: "sleeps",
+        metrics: &[
+            Metric::SleepDuration,
+            Metric::SleepDeep,
+            Metric::SleepLight,
+            Metric::SleepRem,
+        ],
         label: "Sleep",
         description: "Time asleep each night, with deep, light and REM sleep",
         push_keys: &["sleeps"],
@@ -128,6 +143,7 @@ const TYPES: [TypeInfo; 8] = [
     },
     TypeInfo {
         id: "body_compositions",
+        metrics: &[Metric::BodyWeight, Metric::Bmi, Metric::BodyFat],
         label: "Body composition",
         description: "Weight, BMI and body fat from a scale or entered by hand",
         push_keys: &["bodyComps"],
@@ -137,6 +153,7 @@ const TYPES: [TypeInfo; 8] = [
     },
     TypeInfo {
         id: "pulse_ox",
+        metrics: &[Metric::Spo2],
         label: "Pulse oximetry",
         description: "Blood oxygen saturation (SpO2) readings",
         push_keys: &["pulseox", "pulseOx"],
@@ -146,6 +163,7 @@ const TYPES: [TypeInfo; 8] = [
     },
     TypeInfo {
         id: "respiration",
+        metrics: &[Metric::RespiratoryRate],
         label: "Respiration",
         description: "Breathing rate through the day and night",
         push_keys: &["allDayRespiration", "respiration"],
@@ -155,6 +173,7 @@ const TYPES: [TypeInfo; 8] = [
     },
     TypeInfo {
         id: "hrv",
+        metrics: &[Metric::HrvRmssd],
         label: "Heart rate variability",
         description: "Average overnight heart rate variability (RMSSD)",
         push_keys: &["hrv"],
@@ -164,6 +183,7 @@ const TYPES: [TypeInfo; 8] = [
     },
     TypeInfo {
         id: "blood_pressures",
+        metrics: &[Metric::BloodPressure, Metric::HeartRate],
         label: "Blood pressure",
         description: "Blood pressure and pulse readings",
         push_keys: &["bloodPressures"],
@@ -173,6 +193,7 @@ const TYPES: [TypeInfo; 8] = [
     },
     TypeInfo {
         id: "activities",
+        metrics: &[Metric::Workout],
         label: "Activities",
         description: "Workouts: type, duration, active calories and distance",
         // Activities a member edits by hand come as `manuallyUpdatedActivities`,
@@ -232,6 +253,7 @@ impl Garmin {
                     // Garmin's consent screen and reported as permissions
                     // (`GET {api_base}/user/permissions`, `userPermissionsChange`).
                     scopes: Vec::new(),
+                    metrics: t.metrics,
                 })
             })
             .collect();

@@ -34,7 +34,7 @@ use crate::connector::{
 };
 use crate::push::{PushError, PushNotice};
 use crate::registry::Endpoints;
-use crate::sample::DataType;
+use crate::sample::{DataType, Metric};
 use crate::AppCall;
 use chrono::{DateTime, Days, NaiveDate, SecondsFormat, Utc};
 
@@ -54,6 +54,8 @@ enum Range {
 
 /// One data type: what it is called, what it needs, where it is read.
 struct TypeInfo {
+    /// The metrics its samples carry.
+    metrics: &'static [Metric],
     id: &'static str,
     label: &'static str,
     description: &'static str,
@@ -75,6 +77,11 @@ struct TypeInfo {
 const TYPES: [TypeInfo; 6] = [
     TypeInfo {
         id: "daily_activity",
+        metrics: &[
+            Metric::StepsDaily,
+            Metric::ActiveEnergy,
+            Metric::EnergyBurnedDaily,
+        ],
         label: "Daily activity",
         description: "Daily steps, active calories and total calories burned",
         scope: "daily",
@@ -85,6 +92,14 @@ const TYPES: [TypeInfo; 6] = [
     },
     TypeInfo {
         id: "sleep",
+        metrics: &[
+            Metric::SleepDuration,
+            Metric::SleepDeep,
+            Metric::SleepLight,
+            Metric::SleepRem,
+            Metric::HeartRate,
+            Metric::HrvRmssd,
+        ],
         label: "Sleep",
         description: "Each sleep period: total, deep, light and REM sleep, with the average \
                       heart rate and heart-rate variability while asleep",
@@ -96,6 +111,7 @@ const TYPES: [TypeInfo; 6] = [
     },
     TypeInfo {
         id: "heartrate",
+        metrics: &[Metric::HeartRate],
         label: "Heart rate",
         description: "Heart rate readings through the day and night",
         scope: "heartrate",
@@ -106,6 +122,7 @@ const TYPES: [TypeInfo; 6] = [
     },
     TypeInfo {
         id: "daily_spo2",
+        metrics: &[Metric::Spo2],
         label: "Blood oxygen",
         description: "Average blood oxygen (SpO2) during each night's sleep",
         scope: "spo2",
@@ -120,6 +137,7 @@ const TYPES: [TypeInfo; 6] = [
     // nap would yield two values for one day.
     TypeInfo {
         id: "temperature",
+        metrics: &[Metric::SkinTemperatureDeviation],
         label: "Skin temperature",
         description: "Nightly skin temperature difference from your usual baseline",
         scope: "daily",
@@ -130,6 +148,7 @@ const TYPES: [TypeInfo; 6] = [
     },
     TypeInfo {
         id: "workout",
+        metrics: &[Metric::Workout],
         label: "Workouts",
         description: "Workouts: activity type, duration, calories and distance",
         scope: "workout",
@@ -183,6 +202,7 @@ impl Oura {
                     // `personal` too: `personal_info` names the member's Oura
                     // account, which webhook notifications identify them by.
                     scopes: vec![t.scope.to_owned(), "personal".to_owned()],
+                    metrics: t.metrics,
                 })
             })
             .collect();

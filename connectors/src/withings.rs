@@ -38,7 +38,7 @@ use crate::connector::{
 };
 use crate::push::{PushError, PushNotice};
 use crate::registry::Endpoints;
-use crate::sample::DataType;
+use crate::sample::{DataType, Metric};
 
 /// The vendor id.
 pub const VENDOR: &str = "withings";
@@ -54,6 +54,8 @@ const API_BASE_URL: &str = "https://wbsapi.withings.net";
 
 /// One data type: what the member consents to, and the service that serves it.
 struct TypeInfo {
+    /// The metrics its samples carry.
+    metrics: &'static [Metric],
     id: &'static str,
     label: &'static str,
     description: &'static str,
@@ -68,6 +70,15 @@ struct TypeInfo {
 const TYPES: [TypeInfo; 3] = [
     TypeInfo {
         id: BODY_MEASURES,
+        metrics: &[
+            Metric::BodyWeight,
+            Metric::BodyHeight,
+            Metric::BodyFat,
+            Metric::BloodPressure,
+            Metric::HeartRate,
+            Metric::Spo2,
+            Metric::BodyTemperature,
+        ],
         label: "Body measurements",
         description: "Weight, height, body fat, blood pressure, pulse, blood oxygen and body \
                       temperature from your Withings scale, monitor or thermometer",
@@ -75,12 +86,25 @@ const TYPES: [TypeInfo; 3] = [
     },
     TypeInfo {
         id: ACTIVITY,
+        metrics: &[
+            Metric::StepsDaily,
+            Metric::Distance,
+            Metric::ActiveEnergy,
+            Metric::EnergyBurnedDaily,
+        ],
         label: "Daily activity",
         description: "Steps, distance and calories burned, day by day",
         scopes: &["user.activity", "user.info"],
     },
     TypeInfo {
         id: SLEEP_SUMMARY,
+        metrics: &[
+            Metric::SleepDuration,
+            Metric::SleepDeep,
+            Metric::SleepLight,
+            Metric::SleepRem,
+            Metric::HeartRate,
+        ],
         label: "Sleep",
         description: "How long you slept each night, time in light, deep and REM sleep, and \
                       your average heart rate in bed",
@@ -121,6 +145,7 @@ impl Withings {
                     label: t.label,
                     description: t.description,
                     scopes: t.scopes.iter().map(|s| (*s).to_owned()).collect(),
+                    metrics: t.metrics,
                 })
             })
             .collect();

@@ -8,6 +8,7 @@
 mod audit_events;
 mod connections;
 mod fhir_push;
+mod member_export;
 mod members;
 pub mod openapi;
 mod vendor_apps;
@@ -46,6 +47,7 @@ route_table! {
     "/v1/members" => [post members::create],
     "/v1/members/{user_key}" => [get members::get, delete members::erase],
     "/v1/receipts/public-key" => [get members::receipt_key],
+    "/v1/members/{user_key}/export" => [get member_export::export],
     "/v1/members/{user_key}/connect-sessions" => [post connections::create_session],
     "/v1/members/{user_key}/connections" => [get connections::list],
     "/v1/members/{user_key}/connections/{vendor}" => [delete connections::revoke, patch connections::narrow],

@@ -41,6 +41,7 @@ pub struct Status {
         super::members::get,
         super::members::erase,
         super::members::receipt_key,
+        super::member_export::export,
         super::vendor_apps::create,
         super::vendor_apps::list,
         super::vendor_apps::get,

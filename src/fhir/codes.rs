@@ -181,6 +181,23 @@ pub fn spec_of(metric: Metric, unit: &str) -> &'static Spec {
     }
 }
 
+/// Every spec a metric's observations may take: both glucose rows (the unit
+/// chooses one per sample), a workout's panel and its members; one otherwise. What
+/// a grant of the metric covers (a Consent's `provision.code`).
+pub fn specs_covering(metric: Metric) -> Vec<&'static Spec> {
+    match metric {
+        Metric::GlucoseCgm => vec![&CGM_MG, &CGM_MMOL],
+        Metric::GlucoseMeter => vec![&METER_MG, &METER_MMOL],
+        Metric::Workout => vec![
+            &WORKOUT,
+            &WORKOUT_DURATION,
+            &WORKOUT_ENERGY,
+            &WORKOUT_DISTANCE,
+        ],
+        other => vec![spec_of(other, "")],
+    }
+}
+
 const HEART_RATE: Spec = spec(&[loinc("8867-4")], "/min", VitalSigns, false, "Heart rate");
 const RESTING_HR: Spec = spec(
     &[loinc("40443-4")],

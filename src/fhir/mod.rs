@@ -17,6 +17,7 @@
 //! [`Normalized::observation`] gives the typed resource back.
 
 pub mod codes;
+pub mod consent;
 mod element;
 #[cfg(test)]
 mod golden_tests;

@@ -43,6 +43,13 @@ pub fn statement() -> Result<CapabilityStatement, serde_json::Error> {
                     search_param("_lastUpdated", "date", "prefixes eq, ge, le, gt, lt; repeat = AND"),
                     search_param("_count", "number", "default 50, at most 1000"),
                     search_param("_sort", "string", "date or -date"),
+                 ]},
+                {"type": "Consent",
+                 "interaction": [{"code": "read"}, {"code": "search-type"}],
+                 "documentation": "One Consent per recorded change of a member's grant to a vendor; the newest of each vendor is active unless it withdrew everything",
+                 "searchParam": [
+                    search_param("patient", "reference", "Patient/<id> or <id>; required"),
+                    search_param("status", "token", "active or inactive, comma = OR"),
                  ]}
             ],
             "operation": [{"name": "export", "definition": format!("{EXPORT}/export")}]

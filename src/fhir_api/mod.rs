@@ -1,5 +1,6 @@
 //! The FHIR R4 (4.0.1) API under `/fhir/r4`: CapabilityStatement, Patient and
-//! Observation read, Observation search, and Bulk Data export.
+//! Observation read, Observation search, Consent read and search (the consent
+//! history), and Bulk Data export.
 //!
 //! Policy:
 //! - Every route but `metadata` needs a portal API key with scope `data:read`; a
@@ -16,6 +17,8 @@
 //! - One file per action; database work runs on the blocking pool.
 
 mod capability;
+mod consent_read;
+pub mod consent_search;
 pub mod export;
 mod observation_read;
 mod observation_search;
@@ -45,6 +48,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/fhir/r4/Patient/{id}"),
     ("GET", "/fhir/r4/Observation"),
     ("GET", "/fhir/r4/Observation/{id}"),
+    ("GET", "/fhir/r4/Consent"),
+    ("GET", "/fhir/r4/Consent/{id}"),
     ("GET", "/fhir/r4/$export"),
     ("POST", "/fhir/r4/$export"),
     ("GET", "/fhir/r4/$export-status/{id}"),
@@ -87,6 +92,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(
                 web::resource("/Observation/{id}")
                     .route(web::get().to(observation_read::read))
+                    .default_service(web::to(not_allowed(&["get"]))),
+            )
+            .service(
+                web::resource("/Consent")
+                    .route(web::get().to(consent_search::search))
+                    .default_service(web::to(not_allowed(&["get"]))),
+            )
+            .service(
+                web::resource("/Consent/{id}")
+                    .route(web::get().to(consent_read::read))
                     .default_service(web::to(not_allowed(&["get"]))),
             )
             .service(

@@ -42,7 +42,7 @@ struct Parsed {
     kept: Vec<(String, String)>,
 }
 
-fn lenient(req: &HttpRequest) -> bool {
+pub(super) fn lenient(req: &HttpRequest) -> bool {
     req.headers()
         .get_all("prefer")
         .filter_map(|v| v.to_str().ok())

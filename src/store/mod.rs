@@ -10,6 +10,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod connect_sessions;
 pub mod connections;
+pub mod consent_events;
 pub mod deliveries;
 pub mod events;
 pub mod exports;

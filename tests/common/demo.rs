@@ -66,6 +66,7 @@ pub fn connect_member(hub: &Hub, key: &str, user_key: &str, sandbox_user: Option
 
 /// Create a member and connect it to `vendor` with `data_types` through the consent
 /// page and the sandbox's authorization page (every scope it offers left ticked).
+/// Returns the member's browser, still on its consent-page session.
 pub fn connect_vendor(
     hub: &Hub,
     key: &str,
@@ -73,7 +74,7 @@ pub fn connect_vendor(
     vendor: &str,
     data_types: &[&str],
     sandbox_user: Option<&str>,
-) {
+) -> Browser {
     let api = Api::new(hub, Some(key));
     assert_eq!(
         api.call("POST", "/v1/members", Some(json!({"user_key": user_key})))
@@ -117,6 +118,7 @@ pub fn connect_vendor(
         .unwrap_or_else(|| panic!("not approved: {}", back.body));
     let done = b.get(&back);
     assert_eq!(done.status, 303, "{}", done.body);
+    b
 }
 
 pub fn context(db: &TestDb, hub: &Hub) -> (TokenContext, connections::Connection) {

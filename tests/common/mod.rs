@@ -266,6 +266,11 @@ impl Hub {
         format!("http://{}{path}", self.addr)
     }
 
+    /// The process id of the running hub.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn get(&self, path: &str) -> reqwest::blocking::Response {
         reqwest::blocking::Client::new()
             .get(self.url(path))

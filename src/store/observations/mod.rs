@@ -19,10 +19,12 @@
 //!   on the resource it returns; nothing else is changed.
 //! - Reads unwrap the member's data key once ([`access`]) and reuse it for every row.
 
+mod listing;
 mod search;
 mod served;
 mod upsert;
 
+pub use listing::{page_with_grants, Listed};
 pub use search::{search, Cursor, DateBound, Page, Prefix, Search, Sort, Token};
 pub use served::Served;
 pub use upsert::{upsert_batch, NewObservation, UpsertReport};

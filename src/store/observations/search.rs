@@ -164,7 +164,7 @@ fn any_of<QS: 'static>(conds: impl Iterator<Item = Cond<QS>>) -> Cond<QS> {
 
 /// The observation's `vendor/data_type` is one of `grants`. Equalities rather than
 /// `IN (…)`, which diesel never keeps as a prepared statement on SQLite.
-fn any_grant<QS>(grants: &[String]) -> Cond<QS>
+pub(super) fn any_grant<QS>(grants: &[String]) -> Cond<QS>
 where
     observations::vendor: SelectableExpression<QS> + AppearsOnTable<QS>,
     observations::data_type: SelectableExpression<QS> + AppearsOnTable<QS>,

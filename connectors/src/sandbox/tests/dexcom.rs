@@ -124,6 +124,7 @@ fn sync(sb: &Sandbox, token: &str, w: TimeWindow, now: DateTime<Utc>) -> Synced 
         assert_eq!(res.status, 200, "{}", text(&res));
         assert_eq!(res.header("content-type"), Some("application/json"));
         let page = d.parse(&egvs(), &res.body).unwrap();
+        assert_declared(&d, &egvs(), &page.samples);
         assert_eq!(page.next_cursor, None, "Dexcom does not page");
         out.samples.extend(page.samples);
         out.skipped.extend(page.skipped.iter().map(|s| s.reason));

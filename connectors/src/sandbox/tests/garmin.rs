@@ -111,6 +111,7 @@ fn pull(
         assert_eq!(res.header("content-type"), Some("application/json"));
         assert!(res.body.starts_with(b"["), "a bare array");
         let page = g.parse(&dt, &res.body).unwrap();
+        assert_declared(&g, &dt, &page.samples);
         assert!(page.skipped.is_empty(), "{data_type}: {:?}", page.skipped);
         samples.extend(page.samples);
         cursor = page

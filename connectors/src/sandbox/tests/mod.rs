@@ -256,3 +256,24 @@ pub(super) fn fetch(
         .bearer(token)
         .send(sb, now)
 }
+
+/// Every sample is of a metric its data type declares in the manifest (what a
+/// grant of the data type covers, as the hub's Consent resources list it).
+fn assert_declared<C: crate::Connector + ?Sized>(
+    connector: &C,
+    data_type: &crate::DataType,
+    samples: &[crate::Sample],
+) {
+    let declared = connector
+        .manifest()
+        .data_type(data_type.as_str())
+        .unwrap()
+        .metrics;
+    for s in samples {
+        assert!(
+            declared.contains(&s.metric),
+            "{data_type}: {:?} is not among its declared metrics",
+            s.metric
+        );
+    }
+}

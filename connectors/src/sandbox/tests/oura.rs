@@ -133,6 +133,7 @@ fn sync(sb: &Sandbox, token: &str, data_type: &str, w: TimeWindow) -> (Vec<Sampl
         requests += 1;
         assert_eq!(res.status, 200, "{data_type}: {}", text(&res));
         let page = o.parse(&dt, &res.body).unwrap();
+        assert_declared(&o, &dt, &page.samples);
         assert!(page.skipped.is_empty(), "{:?}", page.skipped);
         samples.extend(page.samples);
         cursor = page

@@ -32,6 +32,7 @@ fn sync(sb: &Sandbox, token: &str, data_type: &str, window: TimeWindow) -> Vec<S
             .send(sb, t0());
         assert_eq!(res.status, 200, "{}", text(&res));
         let page = demo.parse(&dt, &res.body).unwrap();
+        assert_declared(&demo, &dt, &page.samples);
         samples.extend(page.samples);
         match page.next_cursor {
             Some(next) => cursor = Some(next),

@@ -177,6 +177,7 @@ fn sync(
             text(&res)
         );
         let page = w.parse(&dt, &res.body).unwrap();
+        assert_declared(&w, &dt, &page.samples);
         assert!(page.skipped.is_empty(), "{:?}", page.skipped);
         samples.extend(page.samples);
         pages += 1;
