@@ -84,6 +84,11 @@ impl KeyRing {
         })
     }
 
+    /// The key that seals backups' data keys (derived from the master key).
+    pub fn backup_key(&self) -> SecretKey {
+        super::backup_key(&self.master)
+    }
+
     /// The key that keys lookup hashes of personal identifiers.
     pub fn index_key(&self) -> &SecretKey {
         &self.index

@@ -38,15 +38,18 @@ pub enum Kind {
     Housekeeping,
     /// Ask the vendor to notify the hub of a connection's new data.
     Subscribe,
+    /// Write a scheduled backup (`[backup]`) and prune old ones.
+    Backup,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 5] = [
+    pub const ALL: [Kind; 6] = [
         Kind::Backfill,
         Kind::Incremental,
         Kind::TokenRefresh,
         Kind::Housekeeping,
         Kind::Subscribe,
+        Kind::Backup,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -56,6 +59,7 @@ impl Kind {
             Kind::TokenRefresh => "token_refresh",
             Kind::Housekeeping => "housekeeping",
             Kind::Subscribe => "subscribe",
+            Kind::Backup => "backup",
         }
     }
 

@@ -65,6 +65,7 @@ pub async fn run(ctx: &SyncContext, job: &Job) -> Result<Done, JobError> {
         Kind::TokenRefresh => refresh_token(ctx, job).await,
         Kind::Housekeeping => housekeeping(ctx, job).await,
         Kind::Subscribe => subscribe(ctx, job).await,
+        Kind::Backup => crate::backup::schedule::run(ctx, job).await,
     }
 }
 
