@@ -240,9 +240,9 @@ fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             })
         }
         Command::Backup { out } => print_json(&crate::backup::backup_command(&settings, &out)?),
-        Command::Restore { file, journal } => print_json(&crate::backup::restore_command(
-            &settings, &file, &journal,
-        )?),
+        Command::Restore { file, journal } => {
+            print_json(&crate::backup::restore_command(&settings, &file, &journal)?)
+        }
         Command::Audit {
             command: AuditCommand::Verify,
         } => {

@@ -109,8 +109,11 @@ impl<W: Write> Writer<W> {
     fn emit(&mut self, plain: &[u8], last: bool) -> std::io::Result<()> {
         let row = chunk_aad_row(&self.backup_id, self.index, last);
         let sealed = seal(&self.key, &Aad::new("backup_chunk", &row, None), plain);
-        self.out
-            .write_all(&u32::try_from(sealed.len()).unwrap_or(u32::MAX).to_be_bytes())?;
+        self.out.write_all(
+            &u32::try_from(sealed.len())
+                .unwrap_or(u32::MAX)
+                .to_be_bytes(),
+        )?;
         self.out.write_all(&sealed)?;
         self.index += 1;
         Ok(())

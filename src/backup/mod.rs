@@ -326,7 +326,9 @@ fn restore_payload(
             let mut child = postgres::restore(url)?;
             let mut stdin = child.stdin.take();
             let fed = each_chunk(file, header, backup_key, "restore", |c| match &mut stdin {
-                Some(s) => s.write_all(c).map_err(|e| BackupError::Io("pg_restore".into(), e)),
+                Some(s) => s
+                    .write_all(c)
+                    .map_err(|e| BackupError::Io("pg_restore".into(), e)),
                 None => Ok(()),
             });
             drop(stdin);

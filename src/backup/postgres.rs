@@ -91,7 +91,12 @@ pub struct Dump {
 pub fn dump(url: &SecretString) -> Result<Dump, BackupError> {
     let t = target(url)?;
     let mut child = command("pg_dump", &t)
-        .args(["--format=custom", "--no-owner", "--no-privileges", "--dbname"])
+        .args([
+            "--format=custom",
+            "--no-owner",
+            "--no-privileges",
+            "--dbname",
+        ])
         .arg(&t.url)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -120,7 +125,9 @@ impl Dump {
         if status.success() {
             Ok(())
         } else {
-            Err(BackupError::Tool(format!("pg_dump failed ({status}): {errors}")))
+            Err(BackupError::Tool(format!(
+                "pg_dump failed ({status}): {errors}"
+            )))
         }
     }
 }

@@ -83,7 +83,13 @@ fn write_one(s: &Scheduled) -> Result<(), BackupError> {
         // Another run this very second already wrote it.
         return Ok(());
     }
-    let written = backup_to_file(&s.db, &s.url, &s.key, &out, &indicatif::ProgressBar::hidden())?;
+    let written = backup_to_file(
+        &s.db,
+        &s.url,
+        &s.key,
+        &out,
+        &indicatif::ProgressBar::hidden(),
+    )?;
     tracing::info!(file = %name, bytes = written.bytes, "scheduled backup written");
     for old in prune(dir, s.settings.keep)? {
         tracing::info!(file = %file_name(&old), "old backup deleted");

@@ -55,7 +55,12 @@ pub fn snapshot(conn: &mut AnyConnection, db_path: &Path) -> Result<Snapshot, Ba
 pub fn not_empty(path: &Path) -> Result<Option<String>, BackupError> {
     match std::fs::metadata(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(BackupError::Io(format!("cannot read {}", path.display()), e)),
+        Err(e) => {
+            return Err(BackupError::Io(
+                format!("cannot read {}", path.display()),
+                e,
+            ))
+        }
         Ok(m) if m.len() == 0 => return Ok(None),
         Ok(_) => {}
     }

@@ -50,7 +50,11 @@ pub async fn start(
             },
         )?)
         .await?;
-    if let Some(schedule) = ctx.backup.as_ref().and_then(|b| b.settings.schedule.clone()) {
+    if let Some(schedule) = ctx
+        .backup
+        .as_ref()
+        .and_then(|b| b.settings.schedule.clone())
+    {
         let backup_ctx = ctx.clone();
         scheduler
             .add(CronJob::new_async(schedule.as_str(), move |_, _| {
