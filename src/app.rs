@@ -108,6 +108,12 @@ pub async fn serve(settings: Settings, role: Role) -> anyhow::Result<()> {
         metrics: metrics.clone(),
         instance: crate::sync::instance_name(),
         db_slots: crate::sync::db_slots(),
+        backup: Some(Arc::new(crate::backup::Scheduled {
+            db: db.clone(),
+            url: settings.database.url.clone(),
+            key: ring.backup_key(),
+            settings: settings.backup.clone(),
+        })),
     };
     let erasure = Arc::new(crate::erasure::Erasure::new(
         settings.erasure_journal.clone(),

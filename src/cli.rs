@@ -76,6 +76,22 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Write a consistent, sealed backup of the database while the hub serves.
+    Backup {
+        /// The backup file to write (it must not exist).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Restore a backup into the configured, empty database, then re-apply the
+    /// erasures of the erasure journal (erasure.journal_path and each --journal).
+    Restore {
+        /// The backup file.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// A further erasure journal to re-apply (repeatable).
+        #[arg(long, value_name = "FILE")]
+        journal: Vec<PathBuf>,
+    },
     /// Deletion receipts.
     Receipt {
         #[command(subcommand)]
@@ -249,6 +265,10 @@ fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             &file,
             public_key.as_deref(),
         )?),
+        Command::Backup { out } => print_json(&crate::backup::backup_command(&settings, &out)?),
+        Command::Restore { file, journal } => {
+            print_json(&crate::backup::restore_command(&settings, &file, &journal)?)
+        }
         Command::Audit {
             command: AuditCommand::Verify,
         } => {

@@ -56,6 +56,25 @@ struct FileConfig {
     delivery: DeliveryFile,
     erasure: ErasureFile,
     retention: RetentionFile,
+    backup: BackupFile,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct BackupFile {
+    schedule: String,
+    dir: String,
+    keep: u32,
+}
+
+impl Default for BackupFile {
+    fn default() -> Self {
+        Self {
+            schedule: String::new(),
+            dir: format!("{DEFAULT_DATA_DIR}/backups"),
+            keep: 7,
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -309,6 +328,18 @@ pub struct Settings {
     /// The erasure journal file (`erasure.journal_path`): one signed deletion
     /// receipt per line, kept outside the database so restores re-apply erasures.
     pub erasure_journal: PathBuf,
+    pub backup: BackupSettings,
+}
+
+/// Scheduled backups (`[backup]`).
+#[derive(Debug, Clone)]
+pub struct BackupSettings {
+    /// Cron (with seconds) of the scheduled backup; `None` when off ("").
+    pub schedule: Option<String>,
+    /// Where scheduled backups are written.
+    pub dir: PathBuf,
+    /// How many scheduled backups are kept (the oldest beyond are deleted).
+    pub keep: usize,
 }
 
 /// Webhook delivery (`[delivery]`).
@@ -422,7 +453,7 @@ pub struct DatabaseSettings {
 }
 
 /// Where the database is. A PostgreSQL URL may hold a password, so it is secret.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum DatabaseUrl {
     Sqlite { path: PathBuf },
     Postgres { url: SecretString },
@@ -541,6 +572,7 @@ impl Settings {
                 "must be at most 36500 (0 keeps observations)",
             ));
         }
+        let backup = backup_settings(file.backup, &origin)?;
         sync.retention_max_age = (file.retention.max_age_days > 0)
             .then(|| Duration::from_secs(u64::from(file.retention.max_age_days) * 86_400));
 
@@ -563,8 +595,33 @@ impl Settings {
             sync,
             delivery,
             erasure_journal: PathBuf::from(file.erasure.journal_path),
+            backup,
         })
     }
+}
+
+fn backup_settings(f: BackupFile, origin: &str) -> Result<BackupSettings, ConfigError> {
+    let schedule = f.schedule.trim();
+    if !schedule.is_empty() {
+        if let Err(e) = crate::sync::schedule::validate_cron(schedule) {
+            return Err(invalid(
+                "backup.schedule",
+                origin,
+                &format!("`{schedule}` is not a cron schedule: {e}"),
+            ));
+        }
+    }
+    if f.dir.trim().is_empty() {
+        return Err(invalid("backup.dir", origin, "must name a folder"));
+    }
+    if !(1..=10_000).contains(&f.keep) {
+        return Err(invalid("backup.keep", origin, "must be 1 to 10000"));
+    }
+    Ok(BackupSettings {
+        schedule: (!schedule.is_empty()).then(|| schedule.to_owned()),
+        dir: PathBuf::from(f.dir),
+        keep: f.keep as usize,
+    })
 }
 
 fn delivery_settings(f: DeliveryFile, origin: &str) -> Result<DeliverySettings, ConfigError> {
@@ -1002,6 +1059,24 @@ mod tests {
         let good = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
         let s = load("", &[("TRIBUTARY_MASTER_KEY", &good)]).unwrap();
         assert!(matches!(s.master_key, MasterKeySource::Env(_)));
+    }
+
+    #[test]
+    fn backup_section_is_checked() {
+        let s = load("", &[]).unwrap();
+        assert!(s.backup.schedule.is_none());
+        assert_eq!(s.backup.keep, 7);
+        assert_eq!(s.backup.dir, Path::new("data/backups"));
+        let s = load("[backup]\nschedule = \"0 0 2 * * *\"\nkeep = 3\n", &[]).unwrap();
+        assert_eq!(s.backup.schedule.as_deref(), Some("0 0 2 * * *"));
+        for (toml, key) in [
+            ("[backup]\nschedule = \"nightly\"\n", "backup.schedule"),
+            ("[backup]\nkeep = 0\n", "backup.keep"),
+            ("[backup]\nkept = 3\n", "kept"),
+        ] {
+            let e = load(toml, &[]).unwrap_err().to_string();
+            assert!(e.contains(key), "{e}");
+        }
     }
 
     #[test]

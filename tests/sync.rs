@@ -210,6 +210,7 @@ on_both_backends! {
             metrics: std::sync::Arc::new(tributary::http::metrics::Metrics::new().unwrap()),
             instance: "test".into(),
             db_slots: tributary::sync::db_slots(),
+            backup: None,
         };
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let mut conn = pool.conn().unwrap();

@@ -12,6 +12,13 @@ use std::path::Path;
 /// The master key is version 0: ring rows are sealed under it.
 const MASTER_VERSION: u32 = 0;
 
+/// The key that seals backups' data keys, derived from the master key so that a
+/// restore needs nothing but the master key (no database, no ring yet).
+pub fn backup_key(master: &SecretKey) -> SecretKey {
+    let bytes = crate::crypto::keyed_hash(master, &[b"tributary.backup-key.v1"]);
+    SecretKey::from_bytes(MASTER_VERSION, bytes)
+}
+
 pub fn load_master_key(source: &MasterKeySource) -> Result<SecretKey, KeyError> {
     match source {
         MasterKeySource::Env(key) => {

@@ -18,7 +18,7 @@ mod master;
 mod member_keys;
 mod ring;
 
-pub use master::load_master_key;
+pub use master::{backup_key, load_master_key};
 pub use member_keys::{member_key, store_member_key, unwrap_member_key, DATA_KEY_VERSION};
 pub use ring::{receipt_seed, KeyRing, Rotation};
 

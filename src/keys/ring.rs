@@ -89,6 +89,11 @@ impl KeyRing {
         receipt_seed(&self.master)
     }
 
+    /// The key that seals backups' data keys (derived from the master key).
+    pub fn backup_key(&self) -> SecretKey {
+        super::backup_key(&self.master)
+    }
+
     /// The key that keys lookup hashes of personal identifiers.
     pub fn index_key(&self) -> &SecretKey {
         &self.index

@@ -41,16 +41,19 @@ pub enum Kind {
     /// Withdraw a revoked grant at the vendor (its token sealed under the ring in
     /// the payload, wiped when the job ends).
     VendorRevoke,
+    /// Write a scheduled backup (`[backup]`) and prune old ones.
+    Backup,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 7] = [
         Kind::Backfill,
         Kind::Incremental,
         Kind::TokenRefresh,
         Kind::Housekeeping,
         Kind::Subscribe,
         Kind::VendorRevoke,
+        Kind::Backup,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -61,6 +64,7 @@ impl Kind {
             Kind::Housekeeping => "housekeeping",
             Kind::Subscribe => "subscribe",
             Kind::VendorRevoke => "vendor_revoke",
+            Kind::Backup => "backup",
         }
     }
 

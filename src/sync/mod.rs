@@ -49,6 +49,8 @@ pub struct SyncContext {
     pub instance: String,
     /// Jobs doing database work at once (see [`db_slots`]).
     pub db_slots: Arc<tokio::sync::Semaphore>,
+    /// Scheduled backups (`[backup]`); `None` where this process writes none.
+    pub backup: Option<Arc<crate::backup::Scheduled>>,
 }
 
 /// How many jobs of one process may do database work at once: twice the cores

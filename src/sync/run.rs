@@ -66,6 +66,7 @@ pub async fn run(ctx: &SyncContext, job: &Job) -> Result<Done, JobError> {
         Kind::Housekeeping => housekeeping(ctx, job).await,
         Kind::Subscribe => subscribe(ctx, job).await,
         Kind::VendorRevoke => super::revoke::run(ctx, job).await,
+        Kind::Backup => crate::backup::schedule::run(ctx, job).await,
     }
 }
 

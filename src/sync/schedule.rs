@@ -4,7 +4,8 @@
 //! database (the next sync time of each data type, token expiry times) and
 //! enqueues jobs, which coalesce with those already queued; so a restart, a missed
 //! tick or several instances ticking at once lose and duplicate nothing. The daily
-//! housekeeping is itself a job (one lock key), so one instance does it.
+//! housekeeping is itself a job (one lock key), so one instance does it; so is a
+//! scheduled backup (`[backup]`, see `crate::backup::schedule`).
 
 use super::{plan, SyncContext};
 use crate::store::jobs::{self, Kind, NewJob};
@@ -49,6 +50,19 @@ pub async fn start(
             },
         )?)
         .await?;
+    if let Some(schedule) = ctx
+        .backup
+        .as_ref()
+        .and_then(|b| b.settings.schedule.clone())
+    {
+        let backup_ctx = ctx.clone();
+        scheduler
+            .add(CronJob::new_async(schedule.as_str(), move |_, _| {
+                let ctx = backup_ctx.clone();
+                Box::pin(async move { crate::backup::schedule::enqueue(&ctx).await })
+            })?)
+            .await?;
+    }
     scheduler.start().await?;
     Ok(scheduler)
 }
