@@ -523,3 +523,34 @@ on_both_backends! {
         assert_eq!(status(&api)["state"], "ok");
     }
 }
+
+on_both_backends! {
+    fn only_granted_data_types_are_pushed(db: TestDb) {
+        // The grant is narrowed in the database behind the hub's back (no deletion):
+        // the pusher checks the grant itself and sends steps only.
+        let portal = Portal::start();
+        let (hub, key) = start(&db, "");
+        let api = Api::new(&hub, Some(&key));
+        let (s, m) = api.call("POST", "/v1/members", Some(json!({"user_key": "alice"})));
+        assert_eq!(s, 201, "{m}");
+        let member = m["member_id"].as_str().unwrap().to_owned();
+        let portal_id: String = tributary::db::schema::portals::table
+            .select(tributary::db::schema::portals::id)
+            .first(&mut db.raw_conn())
+            .unwrap();
+        let (pool, ring) = db.open(&test_master_key());
+        fhir_support::connect_demo(&pool, &ring, &portal_id, &member, &["steps", "heart_rate"]);
+        upsert(&db, &MemberId::parse(&member).unwrap(), &fhir_support::week(&member));
+        diesel::sql_query("UPDATE connections SET data_types = '[\"steps\"]'")
+            .execute(&mut db.raw_conn())
+            .unwrap();
+        configure(&api, &portal);
+        assert!(eventually(60, || status(&api)["pushed"] == 7), "{}", status(&api));
+        std::thread::sleep(std::time::Duration::from_secs(2));
+        let s = status(&api);
+        assert_eq!((s["pushed"].as_i64(), s["pending"].as_i64()), (Some(7), Some(0)), "{s}");
+        let count = |code: &str| entries(&portal.get(&format!("/fhir/R4/Observation?code={code}&_count=100"))).len();
+        assert_eq!(count("41950-7"), 7);
+        assert_eq!(count("8867-4"), 0, "heart rate pushed without a grant");
+    }
+}

@@ -136,6 +136,18 @@ on_both_backends! {
         let lines = bulk_export_lines(&s);
         assert!(lines.iter().any(|l| l.contains(STEPS)));
         assert!(!lines.iter().any(|l| l.contains(HR)), "heart rate exported");
+        // Member export.
+        let export = Api::new(&s.hub, Some(&s.key_a))
+            .request("GET", "/v1/members/alice/export?format=ndjson")
+            .send()
+            .unwrap();
+        assert_eq!(export.status(), 200);
+        let text = export.text().unwrap();
+        // The Consents keep the history (heart rate was granted once); the
+        // Observations are the granted ones only.
+        let observations: Vec<&str> = text.lines().filter(|l| l.contains("\"resourceType\":\"Observation\"")).collect();
+        assert_eq!(observations.len(), 7, "{text}");
+        assert!(observations.iter().all(|l| l.contains(STEPS) && !l.contains(HR)), "heart rate in the member export");
         // Store: heart rate is refused, steps amended.
         let report = s.upsert(&[heart_rate(&s.member, "2026-11-09T08:00:00+01:00", 61.0)]);
         assert_eq!((report.inserted, report.refused), (0, 1));
@@ -191,6 +203,7 @@ on_both_backends! {
         let (st, body) = api.call("PATCH", "/v1/members/alice/connections/demo", Some(json!({"data_types": ["steps", "body_weight"]})));
         assert_eq!(st, 422, "{body}");
         assert!(body.to_string().contains("body_weight"), "{body}");
+        let hr_events = || scalar(&db, "SELECT COUNT(*) AS n FROM events WHERE kind = 'data.available' AND data LIKE '%heart_rate%'");
         // Narrowing: heart rate goes from the database and the API at once.
         let (st, body) = api.call("PATCH", "/v1/members/alice/connections/demo", Some(json!({"data_types": ["steps"]})));
         assert_eq!(st, 200, "{body}");
@@ -202,8 +215,11 @@ on_both_backends! {
         assert!(fhir_count(&hub, &key, &member, STEPS) > 0);
         assert_eq!(scalar(&db, "SELECT COUNT(*) AS n FROM observation_codes WHERE code = '8867-4'"), 0);
         assert_eq!(scalar(&db, "SELECT COUNT(*) AS n FROM jobs WHERE data_type = 'heart_rate' AND state = 'queued'"), 0);
-        // Sync goes on without heart rate.
-        std::thread::sleep(std::time::Duration::from_secs(2));
+        // Sync goes on without heart rate, and webhooks announce steps only.
+        let announced = hr_events();
+        api.call("POST", "/v1/members/alice/connections/demo/sync", None);
+        std::thread::sleep(std::time::Duration::from_secs(3));
+        assert_eq!(hr_events(), announced, "heart rate announced after narrowing");
         assert_eq!(observations_of(&db, "heart_rate"), 0, "heart rate synced again");
         assert!(event_kinds(&db).iter().any(|k| k == "connection.updated"));
 
@@ -257,6 +273,7 @@ on_both_backends! {
         let api = Api::new(&hub, Some(&key));
         let member = api.call("GET", &format!("/v1/members/{user_key}"), None).1["member_id"].as_str().unwrap().to_owned();
         let bob = api.call("GET", "/v1/members/bob-stays", None).1["member_id"].as_str().unwrap().to_owned();
+        assert!(eventually(60, || fhir_count(&hub, &key, &bob, STEPS) > 0 && fhir_count(&hub, &key, &member, STEPS) > 0));
         // The member's tokens, as the hub holds them.
         let (pool, ring) = db.open(&test_master_key());
         let mut conn = pool.conn().unwrap();
@@ -363,5 +380,84 @@ on_both_backends! {
         std::thread::sleep(std::time::Duration::from_secs(3));
         assert_eq!(audit(), 1);
         assert_eq!(scalar(&db, "SELECT COUNT(*) AS n FROM observations"), 1);
+    }
+}
+
+on_both_backends! {
+    fn an_erasure_survives_a_restore_of_an_older_backup(db: TestDb) {
+        use tributary::crypto::{open, Aad};
+        let (hub, key) = live_hub(&db, "");
+        common::demo::connect_member(&hub, &key, "alice", None);
+        common::demo::connect_member(&hub, &key, "bob", None);
+        backfilled(&db);
+        let api = Api::new(&hub, Some(&key));
+        let alice = api.call("GET", "/v1/members/alice", None).1["member_id"].as_str().unwrap().to_owned();
+        let bob = api.call("GET", "/v1/members/bob", None).1["member_id"].as_str().unwrap().to_owned();
+        // One of alice's sealed observations, as the backup will hold it; it opens now.
+        #[derive(QueryableByName)]
+        struct Sealed {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            id: String,
+            #[diesel(sql_type = diesel::sql_types::Binary)]
+            resource_sealed: Vec<u8>,
+        }
+        let sealed: Sealed = diesel::sql_query(format!("SELECT id, resource_sealed FROM observations WHERE member_id = '{alice}' LIMIT 1"))
+            .get_result(&mut db.raw_conn()).unwrap();
+        let aad = Aad::new("observations", &sealed.id, Some(&alice));
+        {
+            let (pool, ring) = db.open(&test_master_key());
+            let k = tributary::keys::member_key(&mut pool.conn().unwrap(), &ring, &alice).unwrap();
+            assert!(open(&k, &aad, &sealed.resource_sealed).is_ok(), "opens before the erasure");
+        }
+
+        let file = db.path().join("before-erasure.trb");
+        let out = run(db.path(), &db.env(), &["backup", "--out", file.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let (st, receipt) = api.call("DELETE", "/v1/members/alice", None);
+        assert_eq!(st, 200, "{receipt}");
+        hub.terminate();
+
+        // Disaster: a fresh database, the backup from before the erasure, and the
+        // journal file that outlived the old database.
+        let fresh = TestDb::new(db.backend);
+        let journal = db.path().join("data/erasure-journal.jsonl");
+        let out = run(fresh.path(), &fresh.env(), &["restore", file.to_str().unwrap(), "--journal", journal.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(summary["erasures_reapplied"], 1, "{summary}");
+
+        let restored = Hub::start_serving(fresh.path(), &fresh.env(), &[], &["--role", "api"]);
+        let api = Api::new(&restored, Some(&key));
+        for path in [
+            "/v1/members/alice".to_owned(),
+            "/v1/members/alice/connections".to_owned(),
+            "/v1/members/alice/export".to_owned(),
+            format!("/fhir/r4/Patient/{alice}"),
+            format!("/fhir/r4/Observation/{}", sealed.id),
+        ] {
+            assert_eq!(api.call("GET", &path, None).0, 404, "{path}");
+        }
+        assert_eq!(fhir_count(&restored, &key, &alice, STEPS), 0);
+        let (_, consents) = api.call("GET", &format!("/fhir/r4/Consent?patient={alice}"), None);
+        assert!(consents.get("entry").is_none(), "{consents}");
+        // Bob is back (the round trip of identical answers is tests/backup.rs).
+        assert_eq!(api.call("GET", "/v1/members/bob", None).0, 200);
+        assert!(fhir_count(&restored, &key, &bob, STEPS) > 0, "bob's data restored");
+        // The sealed row from the backup opens with no key the restored hub holds.
+        let (pool, ring) = fresh.open(&test_master_key());
+        let mut conn = pool.conn().unwrap();
+        assert!(tributary::keys::member_key(&mut conn, &ring, &alice).is_err(), "alice's data key came back");
+        #[derive(QueryableByName)]
+        struct Member {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            member_id: String,
+        }
+        let left: Vec<Member> = diesel::sql_query("SELECT member_id FROM member_keys").load(&mut fresh.raw_conn()).unwrap();
+        assert!(!left.is_empty());
+        for m in left {
+            let k = tributary::keys::member_key(&mut conn, &ring, &m.member_id).unwrap();
+            assert!(open(&k, &aad, &sealed.resource_sealed).is_err());
+        }
+        assert_eq!(scalar(&fresh, &format!("SELECT COUNT(*) AS n FROM observations WHERE member_id = '{alice}'")), 0);
     }
 }
