@@ -461,3 +461,45 @@ on_both_backends! {
         assert_eq!(scalar(&fresh, &format!("SELECT COUNT(*) AS n FROM observations WHERE member_id = '{alice}'")), 0);
     }
 }
+
+fn control(hub: &Hub, vendor: &str, what: &str, body: Value) -> Value {
+    let r = reqwest::blocking::Client::new()
+        .post(hub.url(&format!("/sandbox/{vendor}/_control/{what}")))
+        .json(&body)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.json().unwrap()
+}
+
+on_both_backends! {
+    fn a_vendors_permission_change_and_deregistration_delete_like_the_member_would(db: TestDb) {
+        let (hub, key) = live_hub(&db, "");
+        let token = tributary::vendors::hook_token("garmin", &secrecy::SecretString::from("tributary-sandbox-secret"));
+        control(&hub, "garmin", "endpoint", json!({"url": hub.url(&format!("/vendor-hooks/garmin?k={token}"))}));
+        common::demo::connect_vendor(&hub, &key, "m-1", "garmin", &["dailies", "activities"], None);
+        assert!(eventually(60, || observations_of(&db, "dailies") > 0 && observations_of(&db, "activities") > 0));
+        let api = Api::new(&hub, Some(&key));
+        let connection = || api.call("GET", "/v1/members/m-1/connections", None).1["data"][0].clone();
+
+        // The member withdrew the activity permission at Garmin.
+        let sent = control(&hub, "garmin", "push", json!({"user": "sandbox-user-1", "event": "permissions", "permissions": ["HEALTH_EXPORT"]}));
+        assert!(!sent["pushes"].as_array().unwrap().is_empty(), "{sent}");
+        assert!(eventually(20, || connection()["data_types"] == json!(["dailies"])), "{}", connection());
+        assert_eq!(observations_of(&db, "activities"), 0);
+        assert!(observations_of(&db, "dailies") > 0);
+
+        // Then deregistered at Garmin: everything goes, and the hub does not call
+        // Garmin back to withdraw what Garmin already ended.
+        control(&hub, "garmin", "push", json!({"user": "sandbox-user-1", "event": "deregistration"}));
+        assert!(eventually(20, || connection()["status"] == "revoked"), "{}", connection());
+        assert_eq!(scalar(&db, "SELECT COUNT(*) AS n FROM observations"), 0);
+        assert_eq!(scalar(&db, "SELECT COUNT(*) AS n FROM connection_tokens"), 0);
+        std::thread::sleep(std::time::Duration::from_secs(2));
+        assert_eq!(scalar(&db, "SELECT COUNT(*) AS n FROM jobs WHERE kind = 'vendor_revoke'"), 0);
+        let calls: Value = hub.get("/sandbox/garmin/_control/calls").json().unwrap();
+        assert!(!calls["calls"].as_array().unwrap().iter().any(|c| c["method"] == "DELETE"), "{calls}");
+        let kinds = event_kinds(&db);
+        assert!(kinds.iter().any(|k| k == "connection.updated") && kinds.iter().any(|k| k == "connection.revoked"), "{kinds:?}");
+    }
+}
