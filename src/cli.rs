@@ -91,6 +91,10 @@ enum Command {
         /// A further erasure journal to re-apply (repeatable).
         #[arg(long, value_name = "FILE")]
         journal: Vec<PathBuf>,
+        /// Restore although the configured erasure journal does not exist and
+        /// none is given (no member was ever erased).
+        #[arg(long)]
+        no_journal: bool,
     },
     /// Deletion receipts.
     Receipt {
@@ -266,9 +270,13 @@ fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             public_key.as_deref(),
         )?),
         Command::Backup { out } => print_json(&crate::backup::backup_command(&settings, &out)?),
-        Command::Restore { file, journal } => {
-            print_json(&crate::backup::restore_command(&settings, &file, &journal)?)
-        }
+        Command::Restore {
+            file,
+            journal,
+            no_journal,
+        } => print_json(&crate::backup::restore_command(
+            &settings, &file, &journal, no_journal,
+        )?),
         Command::Audit {
             command: AuditCommand::Verify,
         } => {

@@ -302,12 +302,20 @@ fn apply(
             if !grants(data_type.as_str()) {
                 return Ok(false);
             }
-            // The connection's row before the member's (see `sync::run::store_granted`).
+            // The connection's row before the member's (see `sync::run::store_granted`),
+            // and the grant read again once locked: a revocation or narrowing that
+            // committed meanwhile is seen.
             connections::synced(conn, &connection.id)?;
+            let current = connections::get(conn, &connection.id)?;
+            if current.status != connections::Status::Active
+                || !current.data_types.iter().any(|d| d == data_type.as_str())
+            {
+                return Ok(false);
+            }
             crate::ingest::store_and_announce(
                 conn,
                 ring,
-                connection,
+                &current,
                 data_type.as_str(),
                 &page.samples,
             )
@@ -330,7 +338,13 @@ fn apply(
                 .cloned()
                 .collect();
             if kept.len() != connection.data_types.len() {
-                connections::set_data_types(conn, connection, &kept, connections::Channel::Vendor)?;
+                connections::set_data_types(
+                    conn,
+                    connection,
+                    &kept,
+                    connections::Channel::Vendor,
+                    connections::Change::Narrow,
+                )?;
             }
         }
     }

@@ -167,15 +167,28 @@ fn other(backend: Backend) -> Backend {
 }
 
 fn journal_line(member_id: &str, portal_id: &str) -> String {
-    json!({
-        "receipt_id": uuid::Uuid::new_v4().to_string(),
-        "member_id": member_id,
-        "portal_id": portal_id,
-        "erased_at": "2030-01-01T00:00:00Z",
-        "counts": {"observations": 1},
-        "signature": "not checked on restore",
-    })
-    .to_string()
+    // A deletion receipt signed with the key the test master key derives: restore
+    // trusts no other line.
+    use base64::Engine;
+    let bytes: [u8; 32] = base64::engine::general_purpose::STANDARD
+        .decode(test_master_key())
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let master = tributary::crypto::SecretKey::from_bytes(1, bytes);
+    let signer =
+        tributary::erasure::ReceiptSigner::from_seed(&tributary::keys::receipt_seed(&master));
+    let receipt = signer.sign(
+        uuid::Uuid::new_v4().to_string(),
+        None,
+        portal_id,
+        member_id,
+        chrono::Utc::now(),
+        tributary::store::purge::Counts::default(),
+        0,
+        true,
+    );
+    serde_json::to_string(&receipt).unwrap()
 }
 
 on_both_backends! {
@@ -227,7 +240,7 @@ on_both_backends! {
 
         // Into a fresh database, with the same master key.
         let fresh = TestDb::new(db.backend);
-        let o = restore(&fresh, &fresh.env(), &[out.to_str().unwrap()]);
+        let o = restore(&fresh, &fresh.env(), &[out.to_str().unwrap(), "--no-journal"]);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         let summary: Value = serde_json::from_slice(&o.stdout).unwrap();
         assert_eq!(summary["erasures_reapplied"], 0, "{summary}");
@@ -322,7 +335,7 @@ on_both_backends! {
             ("not empty", &db, db.env(), out.clone(), "is not empty".into()),
         ];
         for (case, target, env, path, expected) in cases {
-            let o = restore(target, &env, &[path.to_str().unwrap()]);
+            let o = restore(target, &env, &[path.to_str().unwrap(), "--no-journal"]);
             let stderr = String::from_utf8_lossy(&o.stderr);
             assert_eq!(o.status.code(), Some(1), "{case}: {stderr}");
             let line = stderr.lines().find(|l| l.starts_with("tributary: ")).unwrap_or_else(|| panic!("{case}: {stderr}"));
@@ -338,8 +351,13 @@ on_both_backends! {
         // Usage errors are 2.
         assert_eq!(restore(&fresh, &fresh.env(), &[]).status.code(), Some(2));
         assert_eq!(run(db.path(), &db.env(), &["backup"]).status.code(), Some(2));
-        // The targets are still usable: the good file restores into the fresh one.
+        // Without the erasure journal, and no word that there is none: refused.
         let o = restore(&fresh, &fresh.env(), &[out.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&o.stderr).contains("--no-journal"), "{}", String::from_utf8_lossy(&o.stderr));
+        assert!(is_empty(&fresh));
+        // The targets are still usable: the good file restores into the fresh one.
+        let o = restore(&fresh, &fresh.env(), &[out.to_str().unwrap(), "--no-journal"]);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         // And an existing output file is never overwritten.
         let o = run(db.path(), &db.env(), &["backup", "--out", out.to_str().unwrap()]);
@@ -380,7 +398,7 @@ on_both_backends! {
         // The newest scheduled backup restores.
         let newest = dir.join(list().last().unwrap());
         let fresh = TestDb::new(db.backend);
-        let o = restore(&fresh, &fresh.env(), &[newest.to_str().unwrap()]);
+        let o = restore(&fresh, &fresh.env(), &[newest.to_str().unwrap(), "--no-journal"]);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         let portals: i64 = {
             use diesel::prelude::*;

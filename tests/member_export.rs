@@ -228,7 +228,7 @@ on_both_backends! {
             let mut conn = s.db.conn().unwrap();
             let m = MemberId::parse(&s.member).unwrap();
             let c = connections::find(&mut conn, &m, "demo").unwrap().unwrap();
-            connections::set_data_types(&mut conn, &c, &["steps".to_owned()], connections::Channel::Api).unwrap();
+            connections::set_data_types(&mut conn, &c, &["steps".to_owned()], connections::Channel::Api, connections::Change::Narrow).unwrap();
         }
         let (st, b) = s.fhir(&s.key_a, &format!("/Consent?patient={}", s.member));
         assert_eq!(st, 200, "{b}");

@@ -439,7 +439,13 @@ pub async fn narrow(
                 .collect();
             kept.dedup();
             if kept.len() != connection.data_types.len() {
-                connections::set_data_types(conn, &connection, &kept, Channel::Api)?;
+                connections::set_data_types(
+                    conn,
+                    &connection,
+                    &kept,
+                    Channel::Api,
+                    connections::Change::Narrow,
+                )?;
                 audit(
                     conn,
                     &caller,

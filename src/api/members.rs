@@ -146,6 +146,14 @@ pub async fn erase(
     let receipt = with_conn(db, move |conn| {
         conn.write_transaction(|conn| {
             let member = members::find(conn, &ring, &caller.portal, &key)?;
+            // Audited first: the journal append is the last step before the commit.
+            audit(
+                conn,
+                &caller,
+                "member.erase",
+                ("member", member.id.as_str()),
+                rid.as_deref(),
+            )?;
             // Announced in the same transaction; the event keeps the User Key
             // sealed, since the member it would be read from is gone.
             let announce = |conn: &mut AnyConnection, receipt_id: &str| {
@@ -171,13 +179,6 @@ pub async fn erase(
                         ApiError::Unavailable("the erasure journal cannot be written".into())
                     }
                 })?;
-            audit(
-                conn,
-                &caller,
-                "member.erase",
-                ("member", member.id.as_str()),
-                rid.as_deref(),
-            )?;
             Ok(receipt)
         })
     })

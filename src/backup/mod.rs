@@ -210,6 +210,7 @@ pub fn restore_command(
     settings: &Settings,
     file: &Path,
     journals: &[PathBuf],
+    no_journal: bool,
 ) -> anyhow::Result<Restored> {
     if let MasterKeySource::Development(p) = &settings.master_key {
         if !p.exists() {
@@ -218,12 +219,30 @@ pub fn restore_command(
             );
         }
     }
-    // Read every journal first: a bad line stops the restore before it starts.
+    let master = crate::keys::load_master_key(&settings.master_key)?;
+    // Read every journal first: a bad line, or one this hub did not sign, stops the
+    // restore before it starts. A configured journal that does not exist is an
+    // error unless another is given or the operator says there is none: restoring
+    // without it would bring erased members back.
+    let hub_key =
+        crate::erasure::ReceiptSigner::from_seed(&crate::keys::receipt_seed(&master)).public_key();
+    if !no_journal && journals.is_empty() && !settings.erasure_journal.exists() {
+        anyhow::bail!(
+            "the erasure journal {} does not exist: give the journal that outlived the database with --journal FILE, or --no-journal if no member was ever erased",
+            settings.erasure_journal.display()
+        );
+    }
+    for given in journals {
+        anyhow::ensure!(
+            given.exists(),
+            "the erasure journal {} does not exist",
+            given.display()
+        );
+    }
     let mut entries = Vec::new();
     for path in std::iter::once(&settings.erasure_journal).chain(journals) {
-        entries.extend(crate::erasure::journal::read_file(path)?);
+        entries.extend(crate::erasure::journal::read_verified(path, &hub_key)?);
     }
-    let master = crate::keys::load_master_key(&settings.master_key)?;
     let backup_key = crate::keys::backup_key(&master);
     let url = &settings.database.url;
     let header = check(file, url, &backup_key)?;

@@ -224,8 +224,14 @@ pub async fn update(
     }
     let (sync_settings, planner) = (ctx.sync.clone(), connector.clone());
     session::blocking(&ctx, move |conn| {
-        diesel::Connection::transaction(conn, |conn| {
-            connections::set_data_types(conn, &connection, &types, Channel::ConsentPage)?;
+        conn.write_transaction(|conn| {
+            connections::set_data_types(
+                conn,
+                &connection,
+                &types,
+                Channel::ConsentPage,
+                connections::Change::Replace,
+            )?;
             // A data type added to the grant starts with its backfill.
             let updated = connections::get(conn, &connection.id)?;
             crate::sync::plan::start(conn, &sync_settings, planner.manifest(), &updated)?;
@@ -262,7 +268,7 @@ pub async fn disconnect(
     let at_vendor = ctx.vendors.withdraws_grants(&connection);
     let ring = ctx.ring.clone();
     session::blocking(&ctx, move |conn| {
-        diesel::Connection::transaction(conn, |conn| {
+        conn.write_transaction(|conn| {
             connections::revoke(conn, &ring, &connection, Channel::ConsentPage, at_vendor)?;
             audit_member(
                 conn,

@@ -1,7 +1,13 @@
 //! The erasure journal file: one deletion receipt (JSON) per line, appended and
 //! synced before the erasure commits.
+//!
+//! A restore trusts only lines whose receipt verifies with this hub's key (so a
+//! line written by anyone else erases nobody). A last line without its newline is
+//! an append that failed (the erasure it began did not commit): it is skipped when
+//! read, and cut off before the next append.
 
 use chrono::{DateTime, Utc};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
 /// What a restore needs of a journalled erasure.
@@ -28,17 +34,18 @@ pub enum JournalError {
     },
 }
 
-#[derive(serde::Deserialize)]
-struct Line {
-    receipt_id: String,
-    member_id: String,
-    portal_id: String,
-    erased_at: DateTime<Utc>,
+/// Read a journal file, checking every receipt's signature against
+/// `public_key` (base64url) when given. A missing file is an empty journal.
+pub fn read_file(path: &Path) -> Result<Vec<JournalEntry>, JournalError> {
+    read(path, None)
 }
 
-/// Read a journal file. A missing file is an empty journal (no erasure yet); a line
-/// that is not a receipt is an error naming the line.
-pub fn read_file(path: &Path) -> Result<Vec<JournalEntry>, JournalError> {
+/// [`read_file`], with every line's receipt verified against `public_key`.
+pub fn read_verified(path: &Path, public_key: &str) -> Result<Vec<JournalEntry>, JournalError> {
+    read(path, Some(public_key))
+}
+
+fn read(path: &Path, public_key: Option<&str>) -> Result<Vec<JournalEntry>, JournalError> {
     let shown = path.display().to_string();
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
@@ -50,22 +57,118 @@ pub fn read_file(path: &Path) -> Result<Vec<JournalEntry>, JournalError> {
             })
         }
     };
+    let complete = text.ends_with('\n');
+    let lines: Vec<&str> = text.lines().collect();
     let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
+    for (i, line) in lines.iter().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
-        let l: Line = serde_json::from_str(line).map_err(|e| JournalError::Line {
-            path: shown.clone(),
-            line: i + 1,
-            reason: e.to_string(),
-        })?;
-        out.push(JournalEntry {
-            receipt_id: l.receipt_id,
-            member_id: l.member_id,
-            portal_id: l.portal_id,
-            erased_at: l.erased_at,
-        });
+        let torn = !complete && i + 1 == lines.len();
+        let parsed = match public_key {
+            Some(key) => super::receipt::verify(line, Some(key)).map_err(|e| e.to_string()),
+            None => super::receipt::parse(line).map_err(|e| e.to_string()),
+        };
+        match parsed {
+            Ok(r) => out.push(JournalEntry {
+                receipt_id: r.receipt_id,
+                member_id: r.member_id,
+                portal_id: r.portal_id,
+                erased_at: r.erased_at,
+            }),
+            Err(_) if torn => {
+                tracing::warn!(path = %shown, line = i + 1, "erasure journal: an unfinished last line is skipped");
+            }
+            Err(reason) => {
+                return Err(JournalError::Line {
+                    path: shown,
+                    line: i + 1,
+                    reason,
+                })
+            }
+        }
     }
     Ok(out)
+}
+
+/// Append one line and sync it. A torn last line left by a failed append is cut
+/// off first.
+pub fn append(path: &Path, line: &str) -> std::io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .read(true)
+        .append(true)
+        .open(path)?;
+    let len = file.metadata()?.len();
+    if len > 0 {
+        let mut last = [0u8; 1];
+        file.seek(SeekFrom::Start(len - 1))?;
+        file.read_exact(&mut last)?;
+        if last[0] != b'\n' {
+            let mut all = Vec::new();
+            file.seek(SeekFrom::Start(0))?;
+            file.read_to_end(&mut all)?;
+            let keep = all.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1);
+            file.set_len(keep as u64)?;
+        }
+    }
+    file.write_all(format!("{line}\n").as_bytes())?;
+    file.sync_data()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::erasure::receipt::ReceiptSigner;
+    use crate::store::purge::Counts;
+
+    fn line(signer: &ReceiptSigner, member: &str) -> String {
+        let r = signer.sign(
+            member.into(),
+            None,
+            "p",
+            member,
+            Utc::now(),
+            Counts::default(),
+            0,
+            true,
+        );
+        serde_json::to_string(&r).unwrap()
+    }
+
+    #[test]
+    fn a_torn_append_is_skipped_then_cut_off_and_forged_lines_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        let hub = ReceiptSigner::from_seed(&[1; 32]);
+        append(&path, &line(&hub, "m1")).unwrap();
+        // A failed append left half a line.
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        f.write_all(b"{\"type\":\"tributary.del").unwrap();
+        drop(f);
+        let key = hub.public_key();
+        assert_eq!(read_verified(&path, &key).unwrap().len(), 1);
+        append(&path, &line(&hub, "m2")).unwrap();
+        let read = read_verified(&path, &key).unwrap();
+        assert_eq!(
+            read.iter()
+                .map(|e| e.member_id.as_str())
+                .collect::<Vec<_>>(),
+            ["m1", "m2"]
+        );
+        // A line signed by another key erases nobody: the journal is refused.
+        let other = ReceiptSigner::from_seed(&[2; 32]);
+        append(&path, &line(&other, "m3")).unwrap();
+        let err = read_verified(&path, &key).unwrap_err().to_string();
+        assert!(
+            err.contains("line 3") && err.contains("another key"),
+            "{err}"
+        );
+    }
 }

@@ -25,7 +25,6 @@ use crate::store::{events, purge, vendor_revokes, StoreError};
 use crate::vendors::Vendors;
 use chrono::Utc;
 use diesel::prelude::*;
-use std::io::Write;
 use std::path::PathBuf;
 
 pub use journal::JournalEntry;
@@ -116,19 +115,8 @@ impl Erasure {
 
     fn append_to_file(&self, line: &str) -> Result<(), ErasureError> {
         let _one = self.append.lock();
-        let fail =
-            |e: std::io::Error| ErasureError::Journal(format!("{}: {e}", self.journal.display()));
-        if let Some(dir) = self.journal.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(fail)?;
-        }
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.journal)
-            .map_err(fail)?;
-        file.write_all(format!("{line}\n").as_bytes())
-            .map_err(fail)?;
-        file.sync_data().map_err(fail)
+        journal::append(&self.journal, line)
+            .map_err(|e| ErasureError::Journal(format!("{}: {e}", self.journal.display())))
     }
 }
 
@@ -157,13 +145,19 @@ pub fn reapply(conn: &mut AnyConnection, entries: &[JournalEntry]) -> Result<usi
             continue;
         };
         conn.write_transaction(|conn| {
-            events::forget_member(conn, &member)?;
-            match purge::member(conn, &member) {
-                Ok(_) => erased += 1,
-                Err(StoreError::NotFound) => {}
-                Err(e) => return Err(e),
+            let held: i64 = crate::db::schema::members::table
+                .find(member.as_str())
+                .count()
+                .get_result(conn)?;
+            if held == 0 {
+                // Erased before the backup: its `member.erased` may still be on
+                // its way to the portal; leave it.
+                return Ok::<_, StoreError>(());
             }
-            Ok::<_, StoreError>(())
+            events::forget_member(conn, &member)?;
+            purge::member(conn, &member)?;
+            erased += 1;
+            Ok(())
         })?;
     }
     Ok(erased)

@@ -292,18 +292,18 @@ pub fn connect(
         .vendor_user
         .map(|u| vendor_user_hash(ring, grant.vendor, u));
     conn.write_transaction(|conn| {
+        // Lock an existing row before reading it, so the grant replaced is the one
+        // stored now (a concurrent narrowing or sync waits for this transaction).
+        diesel::update(
+            connections::table
+                .filter(connections::member_id.eq(member.as_str()))
+                .filter(connections::vendor.eq(grant.vendor)),
+        )
+        .set(connections::updated_at.eq(now))
+        .execute(conn)?;
         let existing = find(conn, member, grant.vendor)?;
         let id = match &existing {
             Some(c) => {
-                // Reconnected with fewer data types: the others' data goes.
-                let dropped = removed(&c.data_types, grant.data_types);
-                purge::connection_data(
-                    conn,
-                    member,
-                    grant.vendor,
-                    &c.id,
-                    purge::Types::Only(&dropped),
-                )?;
                 diesel::update(connections::table.find(&c.id))
                     .set((
                         connections::status.eq(Status::Active.as_str()),
@@ -319,6 +319,15 @@ pub fn connect(
                         .set(connections::vendor_user_hash.eq(hash))
                         .execute(conn)?;
                 }
+                // Reconnected with fewer data types: the others' data goes.
+                let dropped = removed(&c.data_types, grant.data_types);
+                purge::connection_data(
+                    conn,
+                    member,
+                    grant.vendor,
+                    &c.id,
+                    purge::Types::Only(&dropped),
+                )?;
                 c.id.clone()
             }
             None => {
@@ -416,6 +425,16 @@ pub fn synced(conn: &mut AnyConnection, id: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// How [`set_data_types`] treats the list it is given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// The member's choice (consent page): stored as given.
+    Replace,
+    /// A narrowing (API, a vendor's permission change): what is stored is what is
+    /// shared now and in the list, so two narrowings at once never widen a grant.
+    Narrow,
+}
+
 /// Change the enabled data types (within what the granted scopes cover). The
 /// observations, sync progress and queued jobs of the types removed are deleted in
 /// the same transaction; returns what was deleted.
@@ -424,17 +443,28 @@ pub fn set_data_types(
     connection: &Connection,
     data_types: &[String],
     channel: Channel,
+    change: Change,
 ) -> Result<Counts, StoreError> {
     conn.write_transaction(|conn| {
-        // The grant as stored now, not as the caller read it earlier.
-        let current = get(conn, &connection.id)?;
+        let now = chrono::Utc::now().naive_utc();
+        // Lock the row first, then read the grant as it is now.
         diesel::update(connections::table.find(&connection.id))
-            .set((
-                connections::data_types.eq(json_list(data_types)),
-                connections::updated_at.eq(chrono::Utc::now().naive_utc()),
-            ))
+            .set(connections::updated_at.eq(now))
             .execute(conn)?;
-        let removed = removed(&current.data_types, data_types);
+        let current = get(conn, &connection.id)?;
+        let data_types: Vec<String> = match change {
+            Change::Replace => data_types.to_vec(),
+            Change::Narrow => current
+                .data_types
+                .iter()
+                .filter(|t| data_types.contains(t))
+                .cloned()
+                .collect(),
+        };
+        diesel::update(connections::table.find(&connection.id))
+            .set(connections::data_types.eq(json_list(&data_types)))
+            .execute(conn)?;
+        let removed = removed(&current.data_types, &data_types);
         let counts = purge::connection_data(
             conn,
             &connection.member_id,
@@ -448,8 +478,8 @@ pub fn set_data_types(
             &connection.member_id,
             &connection.vendor,
             "changed",
-            data_types,
-            &connection.scopes,
+            &data_types,
+            &current.scopes,
             channel,
         )?;
         Ok(counts)
@@ -477,6 +507,17 @@ pub fn revoke(
     at_vendor: bool,
 ) -> Result<Counts, StoreError> {
     conn.write_transaction(|conn| {
+        // The row first: a sync storing into this connection holds it until it
+        // commits, and what it stored is then visible to the deletes below.
+        diesel::update(connections::table.find(&connection.id))
+            .set((
+                connections::status.eq(Status::Revoked.as_str()),
+                connections::data_types.eq("[]"),
+                connections::scopes.eq("[]"),
+                connections::not_granted.eq("[]"),
+                connections::updated_at.eq(chrono::Utc::now().naive_utc()),
+            ))
+            .execute(conn)?;
         if at_vendor {
             super::vendor_revokes::queue(conn, ring, connection)?;
         }
@@ -490,15 +531,6 @@ pub fn revoke(
         )?);
         let tokens = diesel::delete(connection_tokens::table.find(&connection.id)).execute(conn)?;
         counts.0.insert("tokens".into(), tokens as u64);
-        diesel::update(connections::table.find(&connection.id))
-            .set((
-                connections::status.eq(Status::Revoked.as_str()),
-                connections::data_types.eq("[]"),
-                connections::scopes.eq("[]"),
-                connections::not_granted.eq("[]"),
-                connections::updated_at.eq(chrono::Utc::now().naive_utc()),
-            ))
-            .execute(conn)?;
         record(
             conn,
             &connection.portal_id,

@@ -318,3 +318,23 @@ pub fn forget_member(conn: &mut AnyConnection, member: &MemberId) -> Result<usiz
         )
     })
 }
+
+/// How long a `member.erased` event keeps the erased member's User Key (sealed
+/// under the ring): past the whole retry schedule (about three days), so every
+/// delivery had its chances; a replay after that sends `user_key: null`.
+pub const ERASED_USER_KEY_DAYS: i64 = 7;
+
+/// Drop the sealed User Key of `member.erased` events older than
+/// [`ERASED_USER_KEY_DAYS`] (daily housekeeping): the last link between an erased
+/// member's hub id and its User Key goes.
+pub fn forget_erased_user_keys(conn: &mut AnyConnection) -> Result<usize, StoreError> {
+    let before = chrono::Utc::now().naive_utc() - chrono::Duration::days(ERASED_USER_KEY_DAYS);
+    Ok(diesel::update(
+        events::table
+            .filter(events::kind.eq(EventKind::MemberErased.as_str()))
+            .filter(events::created_at.lt(before))
+            .filter(events::user_key_sealed.is_not_null()),
+    )
+    .set(events::user_key_sealed.eq(None::<Vec<u8>>))
+    .execute(conn)?)
+}

@@ -9,7 +9,7 @@
 
 use super::StoreError;
 use crate::db::schema::{
-    connect_sessions, connection_tokens, connections, consent_events, export_chunks, exports,
+    connect_sessions, connection_tokens, connections, consent_events, exports,
     fhir_push_rejections, jobs, member_keys, members, oauth_states, observation_codes,
     observations, sync_state,
 };
@@ -98,7 +98,29 @@ pub fn connection_data(
     };
     counts.add("jobs", jobs_gone);
     counts.add("sync_state", states_gone);
+    counts.add(
+        "bulk_exports",
+        bulk_exports_of_members_portal(conn, member)?,
+    );
     Ok(counts)
+}
+
+/// Delete the Bulk Data exports of the member's portal: made before now, they may
+/// hold data no longer shared, under their own keys (their chunks go by cascade).
+/// The portal asks for a new export.
+fn bulk_exports_of_members_portal(
+    conn: &mut AnyConnection,
+    member: &MemberId,
+) -> Result<usize, StoreError> {
+    let portal: Option<String> = members::table
+        .find(member.as_str())
+        .select(members::portal_id)
+        .first(conn)
+        .optional()?;
+    let Some(portal) = portal else {
+        return Ok(0);
+    };
+    Ok(diesel::delete(exports::table.filter(exports::portal_id.eq(&portal))).execute(conn)?)
 }
 
 /// Ids per delete statement.
@@ -123,7 +145,7 @@ fn observations_by_id(conn: &mut AnyConnection, ids: &[String]) -> Result<usize,
 pub fn member(conn: &mut AnyConnection, member: &MemberId) -> Result<Counts, StoreError> {
     let mut counts = Counts::default();
     let m = member.as_str();
-    let portal: String = members::table
+    let _portal: String = members::table
         .find(m)
         .select(members::portal_id)
         .first(conn)
@@ -173,15 +195,9 @@ pub fn member(conn: &mut AnyConnection, member: &MemberId) -> Result<Counts, Sto
             .execute(conn)?,
     );
     diesel::delete(oauth_states::table.filter(oauth_states::member_id.eq(m))).execute(conn)?;
-    let export_ids: Vec<String> = exports::table
-        .filter(exports::portal_id.eq(&portal))
-        .select(exports::id)
-        .load(conn)?;
-    diesel::delete(export_chunks::table.filter(export_chunks::export_id.eq_any(&export_ids)))
-        .execute(conn)?;
     counts.add(
         "bulk_exports",
-        diesel::delete(exports::table.filter(exports::portal_id.eq(&portal))).execute(conn)?,
+        bulk_exports_of_members_portal(conn, member)?,
     );
     counts.add(
         "data_keys",

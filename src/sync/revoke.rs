@@ -36,13 +36,17 @@ pub async fn run(ctx: &SyncContext, job: &Job) -> Result<Done, JobError> {
     let connector = ctx
         .vendors
         .connector_for(&pending.vendor, pending.vendor_app_id.as_deref());
-    let style = connector
-        .as_ref()
-        .map_or(RevokeStyle::None, |c| c.revoke_style());
+    let Some(connector) = connector else {
+        return Err(JobError::Fatal(
+            format!("{} is no longer reachable from this hub", pending.vendor),
+            "error",
+        ));
+    };
+    let style = connector.revoke_style();
     let outcome = match style {
         RevokeStyle::None => Ok(()),
         RevokeStyle::Rfc7009 => {
-            let (Some(connector), Some(creds)) = (connector, creds) else {
+            let Some(creds) = &creds else {
                 return Err(JobError::Fatal(
                     "the vendor app that issued the grant is gone".into(),
                     "error",
@@ -52,7 +56,7 @@ pub async fn run(ctx: &SyncContext, job: &Job) -> Result<Done, JobError> {
                 Some(r) => (r, true),
                 None => (&pending.access, false),
             };
-            match oauth::revoke(&ctx.http, connector.manifest(), &creds, token, is_refresh).await {
+            match oauth::revoke(&ctx.http, connector.manifest(), creds, token, is_refresh).await {
                 Ok(()) => Ok(()),
                 // The vendor no longer knows the token: the grant is gone already.
                 Err(OAuthError::Refused(code)) if code == "invalid_token" => Ok(()),
@@ -63,19 +67,37 @@ pub async fn run(ctx: &SyncContext, job: &Job) -> Result<Done, JobError> {
                 Err(e) => Err(JobError::Retry(format!("revocation: {e}"))),
             }
         }
-        RevokeStyle::AccessTokenQuery { url, param } => {
-            let request = ctx
-                .http
-                .post(&url)
-                .query(&[(param, pending.access.expose_secret())]);
-            send(request).await
-        }
-        RevokeStyle::BearerDelete { url } => {
-            let request = ctx
-                .http
-                .delete(&url)
-                .bearer_auth(pending.access.expose_secret());
-            send(request).await
+        RevokeStyle::AccessTokenQuery { .. } | RevokeStyle::BearerDelete { .. } => {
+            match bearer_call(ctx, &style, &pending.access).await {
+                // The access token has expired: one refresh, then once more.
+                Err(Refused) => {
+                    let (Some(refresh), Some(creds)) = (&pending.refresh, &creds) else {
+                        return Err(JobError::Fatal(
+                            "the vendor refused the access token and there is no refresh token"
+                                .into(),
+                            "error",
+                        ));
+                    };
+                    let issued = oauth::refresh(&ctx.http, connector.manifest(), creds, refresh)
+                        .await
+                        .map_err(|e| match e {
+                            OAuthError::Refused(code) => JobError::Fatal(
+                                format!("the vendor refused the refresh token: {code} (the grant is gone)"),
+                                "error",
+                            ),
+                            other => JobError::Retry(format!("refresh before revocation: {other}")),
+                        })?;
+                    bearer_call(ctx, &style, &issued.access)
+                        .await
+                        .map_err(|Refused| {
+                            JobError::Fatal(
+                                "the vendor refused a fresh access token".into(),
+                                "error",
+                            )
+                        })?
+                }
+                Ok(outcome) => outcome,
+            }
         }
     };
     outcome?;
@@ -91,17 +113,44 @@ pub async fn run(ctx: &SyncContext, job: &Job) -> Result<Done, JobError> {
     .await
 }
 
-/// Send a vendor-dialect revocation; 2xx, or 401 (the token is no longer valid:
-/// the grant is gone), is done; other 4xx are final; 5xx and no answer are retried.
-async fn send(request: reqwest::RequestBuilder) -> Result<(), JobError> {
-    let response = request
-        .timeout(TIMEOUT)
-        .send()
-        .await
-        .map_err(|e| JobError::Retry(format!("revocation: {}", e.without_url())))?;
+/// The vendor answered 401: the access token is no longer good.
+struct Refused;
+
+/// A vendor-dialect revocation with `access`.
+async fn bearer_call(
+    ctx: &SyncContext,
+    style: &RevokeStyle,
+    access: &secrecy::SecretString,
+) -> Result<Result<(), JobError>, Refused> {
+    let request = match style {
+        RevokeStyle::AccessTokenQuery { url, param } => ctx
+            .http
+            .post(url)
+            .query(&[(*param, access.expose_secret())]),
+        RevokeStyle::BearerDelete { url } => {
+            ctx.http.delete(url).bearer_auth(access.expose_secret())
+        }
+        _ => return Ok(Ok(())),
+    };
+    send(request).await
+}
+
+/// Send a vendor-dialect revocation: 2xx is done; 401 is [`Refused`]; other 4xx are
+/// final; 429, 5xx and no answer are retried.
+async fn send(request: reqwest::RequestBuilder) -> Result<Result<(), JobError>, Refused> {
+    let response = match request.timeout(TIMEOUT).send().await {
+        Ok(r) => r,
+        Err(e) => {
+            return Ok(Err(JobError::Retry(format!(
+                "revocation: {}",
+                e.without_url()
+            ))))
+        }
+    };
     let status = response.status();
-    match status.as_u16() {
-        200..=299 | 401 => Ok(()),
+    Ok(match status.as_u16() {
+        401 => return Err(Refused),
+        200..=299 => Ok(()),
         429 | 500..=599 => Err(JobError::Retry(format!(
             "revocation answered HTTP {}",
             status.as_u16()
@@ -110,5 +159,5 @@ async fn send(request: reqwest::RequestBuilder) -> Result<(), JobError> {
             format!("revocation answered HTTP {code}"),
             "error",
         )),
-    }
+    })
 }

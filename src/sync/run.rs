@@ -597,13 +597,16 @@ fn store_granted(
     data_type: &str,
     samples: &[Sample],
 ) -> Result<Option<(Connection, crate::store::observations::UpsertReport)>, JobError> {
+    // The connection's row is locked first, then (through the event's sequence
+    // number) the member's: the order a revocation takes them in, so the two never
+    // deadlock; and the grant is read once the lock is held, so a revocation or a
+    // narrowing that committed meanwhile is seen, and one still to come waits for
+    // this transaction and then deletes what it stored.
+    connections::synced(conn, connection_id)?;
     let current = connections::get(conn, connection_id)?;
     if current.status != Status::Active || !current.data_types.iter().any(|d| d == data_type) {
         return Ok(None);
     }
-    // The connection's row first, then (through the event's sequence number) the
-    // member's: the order a revocation takes them in, so the two never deadlock.
-    connections::synced(conn, &current.id)?;
     let report = crate::ingest::store_and_announce(conn, ring, &current, data_type, samples)
         .map_err(|e| ingest_error(e, &current.vendor, data_type))?;
     Ok(Some((current, report)))
@@ -994,6 +997,7 @@ async fn housekeeping(ctx: &SyncContext, job: &Job) -> Result<Done, JobError> {
     let failed = ChronoDuration::from_std(settings.keep_failed).unwrap_or(ChronoDuration::days(30));
     blocking(ctx, move |conn| {
         jobs::forget_ended_secrets(conn)?;
+        crate::store::events::forget_erased_user_keys(conn)?;
         if let Some(max_age) = settings.retention_max_age {
             super::retention::purge(conn, max_age)?;
         }
