@@ -123,6 +123,7 @@ pub async fn serve(settings: Settings, role: Role) -> anyhow::Result<()> {
             .as_ref()
             .map(|u| u.as_str().trim_end_matches('/').to_owned()),
     ));
+    crate::erasure::install(erasure.clone());
     let state = AppState {
         db: db.clone(),
         ring,

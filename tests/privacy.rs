@@ -389,10 +389,13 @@ on_both_backends! {
         let (hub, key) = live_hub(&db, "");
         common::demo::connect_member(&hub, &key, "alice", None);
         common::demo::connect_member(&hub, &key, "bob", None);
+        common::demo::connect_member(&hub, &key, "carol", None);
         backfilled(&db);
         let api = Api::new(&hub, Some(&key));
         let alice = api.call("GET", "/v1/members/alice", None).1["member_id"].as_str().unwrap().to_owned();
+        let carol = api.call("GET", "/v1/members/carol", None).1["member_id"].as_str().unwrap().to_owned();
         let bob = api.call("GET", "/v1/members/bob", None).1["member_id"].as_str().unwrap().to_owned();
+        assert!(eventually(60, || [&alice, &bob, &carol].iter().all(|m| fhir_count(&hub, &key, m, STEPS) > 0)));
         // One of alice's sealed observations, as the backup will hold it; it opens now.
         #[derive(QueryableByName)]
         struct Sealed {
@@ -415,6 +418,10 @@ on_both_backends! {
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let (st, receipt) = api.call("DELETE", "/v1/members/alice", None);
         assert_eq!(st, 200, "{receipt}");
+        // Carol narrows to steps, then revokes, after the backup too.
+        let (st, _) = api.call("PATCH", "/v1/members/carol/connections/demo", Some(json!({"data_types": ["steps"]})));
+        assert_eq!(st, 200);
+        assert_eq!(api.call("DELETE", "/v1/members/carol/connections/demo", None).0, 200);
         hub.terminate();
 
         // Disaster: a fresh database, the backup from before the erasure, and the
@@ -443,6 +450,12 @@ on_both_backends! {
         // Bob is back (the round trip of identical answers is tests/backup.rs).
         assert_eq!(api.call("GET", "/v1/members/bob", None).0, 200);
         assert!(fhir_count(&restored, &key, &bob, STEPS) > 0, "bob's data restored");
+        // Carol's revocation after the backup holds after the restore.
+        let (_, conns) = api.call("GET", "/v1/members/carol/connections", None);
+        assert_eq!(conns["data"][0]["status"], "revoked", "{conns}");
+        assert_eq!(fhir_count(&restored, &key, &carol, STEPS), 0);
+        assert_eq!(scalar(&fresh, &format!("SELECT COUNT(*) AS n FROM observations WHERE member_id = '{carol}'")), 0);
+        assert_eq!(scalar(&fresh, "SELECT COUNT(*) AS n FROM connection_tokens c JOIN connections k ON k.id = c.connection_id WHERE k.status = 'revoked'"), 0);
         // The sealed row from the backup opens with no key the restored hub holds.
         let (pool, ring) = fresh.open(&test_master_key());
         let mut conn = pool.conn().unwrap();

@@ -250,8 +250,8 @@ pub fn restore_command(
     let (db, applied) = crate::db::open(&settings.database)?;
     let mut conn = db.conn()?;
     // The ring must open with this master key, as it will when the hub starts.
-    crate::keys::KeyRing::unlock(&mut conn, master)?;
-    let erased = crate::erasure::reapply(&mut conn, &entries)?;
+    let ring = crate::keys::KeyRing::unlock(&mut conn, master)?;
+    let erased = crate::erasure::reapply(&mut conn, &ring, &entries)?;
     forget_backup_jobs(&mut conn)?;
     let (tables, rows) = count(&mut conn)?;
     tracing::info!(file = %file_name(file), bytes, tables, rows, erased, "restored");

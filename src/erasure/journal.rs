@@ -1,5 +1,6 @@
-//! The erasure journal file: one deletion receipt (JSON) per line, appended and
-//! synced before the erasure commits.
+//! The erasure journal file: one signed line (JSON) per erasure (a deletion
+//! receipt) or consent change (a revocation or narrowing), appended and synced
+//! before the change commits.
 //!
 //! A restore trusts only lines whose receipt verifies with this hub's key (so a
 //! line written by anyone else erases nobody). A last line without its newline is
@@ -19,6 +20,27 @@ pub struct JournalEntry {
     pub erased_at: DateTime<Utc>,
 }
 
+/// One line of the journal.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Line {
+    Erasure(JournalEntry),
+    Consent(super::receipt::ConsentChange),
+}
+
+impl Line {
+    fn at(&self) -> DateTime<Utc> {
+        match self {
+            Line::Erasure(e) => e.erased_at,
+            Line::Consent(c) => c.at,
+        }
+    }
+
+    /// Sort lines of several files into the order they happened.
+    pub fn chronological(lines: &mut [Line]) {
+        lines.sort_by_key(Line::at);
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
     #[error("erasure journal {path}: {source}")]
@@ -36,16 +58,45 @@ pub enum JournalError {
 
 /// Read a journal file, checking every receipt's signature against
 /// `public_key` (base64url) when given. A missing file is an empty journal.
-pub fn read_file(path: &Path) -> Result<Vec<JournalEntry>, JournalError> {
+pub fn read_file(path: &Path) -> Result<Vec<Line>, JournalError> {
     read(path, None)
 }
 
-/// [`read_file`], with every line's receipt verified against `public_key`.
-pub fn read_verified(path: &Path, public_key: &str) -> Result<Vec<JournalEntry>, JournalError> {
+/// [`read_file`], with every line's signature verified against `public_key`.
+pub fn read_verified(path: &Path, public_key: &str) -> Result<Vec<Line>, JournalError> {
     read(path, Some(public_key))
 }
 
-fn read(path: &Path, public_key: Option<&str>) -> Result<Vec<JournalEntry>, JournalError> {
+/// One line: a consent change or a deletion receipt, verified with `key` if given.
+fn parse_line(line: &str, key: Option<&str>) -> Result<Line, String> {
+    use super::receipt::{self, CONSENT_CHANGE_TYPE};
+    let kind = serde_json::from_str::<serde_json::Value>(line)
+        .map_err(|e| e.to_string())?
+        .get("type")
+        .and_then(|t| t.as_str().map(str::to_owned));
+    if kind.as_deref() == Some(CONSENT_CHANGE_TYPE) {
+        return match key {
+            Some(k) => receipt::verify_change(line, Some(k)).map(Line::Consent),
+            None => serde_json::from_str(line)
+                .map(Line::Consent)
+                .map_err(|e| receipt::VerifyError::Malformed(e.to_string())),
+        }
+        .map_err(|e| e.to_string());
+    }
+    let r = match key {
+        Some(k) => receipt::verify(line, Some(k)),
+        None => receipt::parse(line),
+    }
+    .map_err(|e| e.to_string())?;
+    Ok(Line::Erasure(JournalEntry {
+        receipt_id: r.receipt_id,
+        member_id: r.member_id,
+        portal_id: r.portal_id,
+        erased_at: r.erased_at,
+    }))
+}
+
+fn read(path: &Path, public_key: Option<&str>) -> Result<Vec<Line>, JournalError> {
     let shown = path.display().to_string();
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
@@ -65,17 +116,8 @@ fn read(path: &Path, public_key: Option<&str>) -> Result<Vec<JournalEntry>, Jour
             continue;
         }
         let torn = !complete && i + 1 == lines.len();
-        let parsed = match public_key {
-            Some(key) => super::receipt::verify(line, Some(key)).map_err(|e| e.to_string()),
-            None => super::receipt::parse(line).map_err(|e| e.to_string()),
-        };
-        match parsed {
-            Ok(r) => out.push(JournalEntry {
-                receipt_id: r.receipt_id,
-                member_id: r.member_id,
-                portal_id: r.portal_id,
-                erased_at: r.erased_at,
-            }),
+        match parse_line(line, public_key) {
+            Ok(l) => out.push(l),
             Err(_) if torn => {
                 tracing::warn!(path = %shown, line = i + 1, "erasure journal: an unfinished last line is skipped");
             }
@@ -156,12 +198,14 @@ mod tests {
         assert_eq!(read_verified(&path, &key).unwrap().len(), 1);
         append(&path, &line(&hub, "m2")).unwrap();
         let read = read_verified(&path, &key).unwrap();
-        assert_eq!(
-            read.iter()
-                .map(|e| e.member_id.as_str())
-                .collect::<Vec<_>>(),
-            ["m1", "m2"]
-        );
+        let members: Vec<&str> = read
+            .iter()
+            .map(|l| match l {
+                Line::Erasure(e) => e.member_id.as_str(),
+                Line::Consent(c) => c.member_id.as_str(),
+            })
+            .collect();
+        assert_eq!(members, ["m1", "m2"]);
         // A line signed by another key erases nobody: the journal is refused.
         let other = ReceiptSigner::from_seed(&[2; 32]);
         append(&path, &line(&other, "m3")).unwrap();

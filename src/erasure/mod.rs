@@ -27,8 +27,8 @@ use chrono::Utc;
 use diesel::prelude::*;
 use std::path::PathBuf;
 
-pub use journal::JournalEntry;
-pub use receipt::{Receipt, ReceiptSigner};
+pub use journal::{JournalEntry, Line};
+pub use receipt::{ConsentChange, Receipt, ReceiptSigner};
 
 /// Why an erasure did not happen.
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +54,46 @@ pub struct Erasure {
     append: parking_lot::Mutex<()>,
     signer: ReceiptSigner,
     hub: Option<String>,
+}
+
+/// The journal of this process, for consent changes made deep in the store
+/// (`connections::revoke`, `set_data_types`); set once by `serve`. Commands that
+/// run no hub (restore among them) journal nothing.
+static INSTALLED: std::sync::OnceLock<std::sync::Arc<Erasure>> = std::sync::OnceLock::new();
+
+/// Make `erasure` the journal consent changes are written to.
+pub fn install(erasure: std::sync::Arc<Erasure>) {
+    let _ = INSTALLED.set(erasure);
+}
+
+/// Journal a revocation or narrowing (in the caller's transaction, before it
+/// commits), when this process serves a hub.
+pub fn journal_consent_change(
+    connection: &crate::store::connections::Connection,
+    data_types: &[String],
+    revoked: bool,
+) -> Result<(), StoreError> {
+    let Some(erasure) = INSTALLED.get() else {
+        return Ok(());
+    };
+    let change = erasure.signer.sign_change(ConsentChange {
+        kind: String::new(),
+        portal_id: connection.portal_id.to_string(),
+        member_id: connection.member_id.to_string(),
+        connection_id: connection.id.clone(),
+        vendor: connection.vendor.clone(),
+        data_types: data_types.to_vec(),
+        revoked,
+        at: Utc::now(),
+        public_key: String::new(),
+        signature: String::new(),
+    });
+    let text = serde_json::to_string(&change)
+        .map_err(|e| StoreError::Invalid(format!("consent change: {e}")))?;
+    erasure.append_to_file(&text).map_err(|e| match e {
+        ErasureError::Journal(why) => StoreError::Journal(why),
+        ErasureError::Store(s) => s,
+    })
 }
 
 impl Erasure {
@@ -134,33 +174,79 @@ fn record(conn: &mut AnyConnection, receipt: &Receipt, text: &str) -> Result<(),
     Ok(())
 }
 
-/// Erase again, after a restore, each journalled member the database still holds:
-/// every row that names it, its events and its data key (so sealed rows restored
-/// from the backup no longer open). A member the database does not hold is
-/// skipped. Returns how many members were erased again.
-pub fn reapply(conn: &mut AnyConnection, entries: &[JournalEntry]) -> Result<usize, StoreError> {
+/// After a restore, apply again what the journal holds, in the order it happened:
+/// each revocation and narrowing to the connection if the database still holds it
+/// (a narrowing keeps only types in both), and each erasure of a member it still
+/// holds: every row that names it, its events and its data key (so sealed rows
+/// restored from the backup no longer open). Returns how many members were erased
+/// again.
+pub fn reapply(
+    conn: &mut AnyConnection,
+    ring: &KeyRing,
+    lines: &[Line],
+) -> Result<usize, StoreError> {
+    let mut lines = lines.to_vec();
+    Line::chronological(&mut lines);
     let mut erased = 0;
-    for entry in entries {
-        let Some(member) = MemberId::parse(&entry.member_id) else {
-            continue;
-        };
-        conn.write_transaction(|conn| {
-            let held: i64 = crate::db::schema::members::table
-                .find(member.as_str())
-                .count()
-                .get_result(conn)?;
-            if held == 0 {
-                // Erased before the backup: its `member.erased` may still be on
-                // its way to the portal; leave it.
-                return Ok::<_, StoreError>(());
+    for line in &lines {
+        match line {
+            Line::Consent(change) => consent_again(conn, ring, change)?,
+            Line::Erasure(entry) => {
+                if erase_again(conn, entry)? {
+                    erased += 1;
+                }
             }
-            events::forget_member(conn, &member)?;
-            purge::member(conn, &member)?;
-            erased += 1;
-            Ok(())
-        })?;
+        }
     }
     Ok(erased)
+}
+
+fn consent_again(
+    conn: &mut AnyConnection,
+    ring: &KeyRing,
+    change: &ConsentChange,
+) -> Result<(), StoreError> {
+    let c = match connections::get(conn, &change.connection_id) {
+        Ok(c) => c,
+        Err(StoreError::NotFound) => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    if c.status == Status::Revoked {
+        return Ok(());
+    }
+    if change.revoked {
+        // The vendor was told when the member revoked; only the local side again.
+        connections::revoke(conn, ring, &c, connections::Channel::Hub, false)?;
+    } else if c.data_types.iter().any(|t| !change.data_types.contains(t)) {
+        connections::set_data_types(
+            conn,
+            &c,
+            &change.data_types,
+            connections::Channel::Hub,
+            connections::Change::Narrow,
+        )?;
+    }
+    Ok(())
+}
+
+fn erase_again(conn: &mut AnyConnection, entry: &JournalEntry) -> Result<bool, StoreError> {
+    let Some(member) = MemberId::parse(&entry.member_id) else {
+        return Ok(false);
+    };
+    conn.write_transaction(|conn| {
+        let held: i64 = crate::db::schema::members::table
+            .find(member.as_str())
+            .count()
+            .get_result(conn)?;
+        if held == 0 {
+            // Erased before the backup: its `member.erased` may still be on its
+            // way to the portal; leave it.
+            return Ok(false);
+        }
+        events::forget_member(conn, &member)?;
+        purge::member(conn, &member)?;
+        Ok(true)
+    })
 }
 
 /// The deletion receipts of the journal table, oldest first (for an operator to

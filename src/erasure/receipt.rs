@@ -137,14 +137,99 @@ impl ReceiptSigner {
 
 /// The canonical text a receipt's signature covers.
 fn signed_text(receipt: &Receipt) -> Result<String, VerifyError> {
+    signed_text_of(receipt)
+}
+
+/// The canonical JSON of `value` without its `signature` member.
+fn signed_text_of(value: &impl Serialize) -> Result<String, VerifyError> {
     let mut value =
-        serde_json::to_value(receipt).map_err(|e| VerifyError::Malformed(e.to_string()))?;
+        serde_json::to_value(value).map_err(|e| VerifyError::Malformed(e.to_string()))?;
     if let Value::Object(map) = &mut value {
         map.remove("signature");
     }
     let mut out = String::new();
     canonical(&value, &mut out);
     Ok(out)
+}
+
+/// The `type` of a journalled consent change.
+pub const CONSENT_CHANGE_TYPE: &str = "tributary.consent-change.v1";
+
+/// A revocation or narrowing, journalled beside the deletion receipts so a restore
+/// applies it again: ids, a vendor, data type names and a time; no personal data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentChange {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub portal_id: String,
+    pub member_id: String,
+    pub connection_id: String,
+    pub vendor: String,
+    /// The data types still shared after the change (empty when revoked).
+    pub data_types: Vec<String>,
+    pub revoked: bool,
+    #[serde(with = "rfc3339")]
+    pub at: DateTime<Utc>,
+    pub public_key: String,
+    pub signature: String,
+}
+
+impl ReceiptSigner {
+    /// Sign a consent change: fills `kind`, `public_key` and `signature`.
+    pub fn sign_change(&self, mut change: ConsentChange) -> ConsentChange {
+        change.kind = CONSENT_CHANGE_TYPE.to_owned();
+        change.public_key = self.public_key();
+        change.signature = String::new();
+        let message = signed_text_of(&change).unwrap_or_default();
+        change.signature = URL_SAFE_NO_PAD.encode(self.key.sign(message.as_bytes()).to_bytes());
+        change
+    }
+}
+
+/// Parse and verify a journalled consent change (as [`verify`] does a receipt).
+pub fn verify_change(text: &str, expected: Option<&str>) -> Result<ConsentChange, VerifyError> {
+    let change: ConsentChange =
+        serde_json::from_str(text.trim()).map_err(|e| VerifyError::Malformed(e.to_string()))?;
+    if change.kind != CONSENT_CHANGE_TYPE {
+        return Err(VerifyError::Malformed(format!(
+            "type is not {CONSENT_CHANGE_TYPE}"
+        )));
+    }
+    check_signature(
+        &change.public_key,
+        &change.signature,
+        &signed_text_of(&change)?,
+        expected,
+    )?;
+    Ok(change)
+}
+
+/// Check an Ed25519 signature (base64url) of `message` by `public_key`, and that
+/// key against `expected`.
+fn check_signature(
+    public_key: &str,
+    signature: &str,
+    message: &str,
+    expected: Option<&str>,
+) -> Result<(), VerifyError> {
+    let key_bytes: [u8; 32] = URL_SAFE_NO_PAD
+        .decode(public_key)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or(VerifyError::BadKey)?;
+    let key = VerifyingKey::from_bytes(&key_bytes).map_err(|_| VerifyError::BadKey)?;
+    let sig: [u8; 64] = URL_SAFE_NO_PAD
+        .decode(signature)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or(VerifyError::BadSignature)?;
+    key.verify(message.as_bytes(), &Signature::from_bytes(&sig))
+        .map_err(|_| VerifyError::BadSignature)?;
+    match expected {
+        Some(e) if e.trim() != public_key => Err(VerifyError::OtherSigner),
+        _ => Ok(()),
+    }
 }
 
 /// JSON with object keys sorted and no insignificant whitespace.
@@ -192,25 +277,8 @@ pub fn verify(text: &str, expected: Option<&str>) -> Result<Receipt, VerifyError
             "type is not {RECEIPT_TYPE}"
         )));
     }
-    let key_bytes: [u8; 32] = URL_SAFE_NO_PAD
-        .decode(&receipt.public_key)
-        .ok()
-        .and_then(|b| b.try_into().ok())
-        .ok_or(VerifyError::BadKey)?;
-    let key = VerifyingKey::from_bytes(&key_bytes).map_err(|_| VerifyError::BadKey)?;
-    let sig: [u8; 64] = URL_SAFE_NO_PAD
-        .decode(&receipt.signature)
-        .ok()
-        .and_then(|b| b.try_into().ok())
-        .ok_or(VerifyError::BadSignature)?;
     let message = signed_text(&receipt)?;
-    key.verify(message.as_bytes(), &Signature::from_bytes(&sig))
-        .map_err(|_| VerifyError::BadSignature)?;
-    if let Some(expected) = expected {
-        if expected.trim() != receipt.public_key {
-            return Err(VerifyError::OtherSigner);
-        }
-    }
+    check_signature(&receipt.public_key, &receipt.signature, &message, expected)?;
     Ok(receipt)
 }
 

@@ -91,6 +91,10 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::NotFound => Self::NotFound,
             StoreError::Conflict => Self::Conflict("it already exists".into()),
+            StoreError::Journal(why) => {
+                tracing::error!(error = %why, "change refused");
+                Self::Unavailable("the erasure journal cannot be written".into())
+            }
             // The server closed a pooled connection (a restart, an operator), or
             // the SQLite file failed under it: the pool drops the connection; this
             // request is told to retry, like any outage.

@@ -465,6 +465,9 @@ pub fn set_data_types(
             .set(connections::data_types.eq(json_list(&data_types)))
             .execute(conn)?;
         let removed = removed(&current.data_types, &data_types);
+        if !removed.is_empty() {
+            crate::erasure::journal_consent_change(&current, &data_types, false)?;
+        }
         let counts = purge::connection_data(
             conn,
             &connection.member_id,
@@ -521,6 +524,7 @@ pub fn revoke(
         if at_vendor {
             super::vendor_revokes::queue(conn, ring, connection)?;
         }
+        crate::erasure::journal_consent_change(connection, &[], true)?;
         let mut counts = Counts::default();
         counts.merge(purge::connection_data(
             conn,

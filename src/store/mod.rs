@@ -40,6 +40,10 @@ pub enum StoreError {
     Invalid(String),
     #[error("stored value is unreadable: {0}")]
     Corrupt(String),
+    /// The erasure journal cannot be written: the change is not made, since a
+    /// restore could not apply it again.
+    #[error("the erasure journal cannot be written: {0}")]
+    Journal(String),
     #[error(transparent)]
     Key(#[from] KeyError),
     #[error("database: {0}")]
