@@ -15,11 +15,15 @@ use common::*;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
-const CONFIG: &str = "[monitor]\ninterval_secs = 1\nincident_after_secs = 3\n\
+const CONFIG: &str = "[monitor]\ninterval_secs = 1\nincident_after_secs = 3\nupdate_every_secs = 2\n\
 [delivery]\nallow_hosts = [\"127.0.0.1\"]\npoll_interval_ms = 100\nretry_schedule_secs = [1, 1, 1, 1, 1]\n";
 
 fn start(db: &TestDb, env: &[(&str, String)]) -> Hub {
-    let cfg = db.write_config(CONFIG);
+    start_with(db, env, "")
+}
+
+fn start_with(db: &TestDb, env: &[(&str, String)], more: &str) -> Hub {
+    let cfg = db.write_config(&format!("{more}\n{CONFIG}"));
     Hub::start_with(db.path(), env, &["--config", cfg.to_str().unwrap()])
 }
 
@@ -119,6 +123,8 @@ on_both_backends! {
             // Notice within a minute of detection (threshold 3 s): here, during the outage.
             assert!(eventually(60, || !receiver.of_type("incident.opened").is_empty()));
             opened_after = Some(cut.elapsed());
+            // Still open two seconds (compressed four hours) later: updated.
+            assert!(eventually(20, || !receiver.of_type("incident.updated").is_empty()));
         });
         let opened_after = opened_after.unwrap();
         assert!(opened_after < Duration::from_secs(3 + 60), "{opened_after:?}");
@@ -128,6 +134,9 @@ on_both_backends! {
 
         let opened = &receiver.of_type("incident.opened")[0];
         let resolved = &receiver.of_type("incident.resolved")[0];
+        let updated = &receiver.of_type("incident.updated")[0];
+        assert_eq!(updated["data"]["incident"]["id"], opened["data"]["incident"]["id"]);
+        assert_eq!(receiver.of_type("incident.resolved").len(), 1);
         assert_eq!(opened["data"]["incident"]["id"], resolved["data"]["incident"]["id"]);
         assert_eq!(opened["data"]["incident"]["severity"], 1);
         assert_eq!(opened["data"]["incident"]["state"], "open");
@@ -205,10 +214,23 @@ on_both_backends! {
 
     fn the_status_page_and_the_html_report_render_in_chromium(db: TestDb) {
         let receiver = Receiver::start();
-        let hub = start(&db, &db.env());
+        // The portal and its endpoint first: the weekly window is announced at the
+        // hub's first round with the database.
         let (_, key) = create_portal(&db, "P");
+        let weekly = "[maintenance]\ntime_zone = \"Europe/Berlin\"\nweekly = [{ start = \"Sun 22:00\", end = \"Mon 03:00\", reason = \"Weekly patching\" }]\n";
+        let hub = start_with(&db, &db.env(), weekly);
         endpoint(&hub, &key, &receiver);
-        std::thread::sleep(Duration::from_secs(3));
+        // An automatic incident whose process died before resolving it, not updated
+        // for an hour (update interval here 2 s): a healthy process resolves it.
+        let (database, _) = db.open(&test_master_key());
+        let old = tributary::store::events::now() - chrono::Duration::hours(1);
+        tributary::ops::store::save_incident(&mut database.conn().unwrap(), &tributary::ops::store::Incident {
+            id: "inc_orphan".into(), severity: 1, state: "open".into(), title: "Core functions failing".into(),
+            cause: "database".into(), message: String::new(), automatic: true, opened_at: old, updated_at: old,
+            resolved_at: None, last_notice_at: old,
+        }).unwrap();
+        assert!(eventually(20, || receiver.of_type("incident.resolved").iter().any(|b| b["data"]["incident"]["id"] == "inc_orphan")));
+        std::thread::sleep(Duration::from_secs(1));
         let out = run(db.path(), &db.env(), &["incident", "open", "--severity", "3", "--title", "Slow Withings syncs", "--message", "Syncs lag behind."]);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let incident: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -221,6 +243,7 @@ on_both_backends! {
 
         let page = hub.get("/status").text().unwrap();
         assert!(page.contains("Slow Withings syncs") && page.contains("Database upgrade"), "{page}");
+        assert!(page.contains("Weekly patching"), "{page}");
         assert!(!page.contains("\"P\"") && !page.contains("prt_"), "no tenant data");
         let html = run(db.path(), &db.env(), &["sla", "report", "--month", &month(), "--format", "html"]);
         assert!(html.status.success());
@@ -247,11 +270,22 @@ on_both_backends! {
         let out = run(db.path(), &db.env(), &["incident", "resolve", &id]);
         assert!(!out.status.success(), "a resolved incident stays resolved");
         // Operators' notices go through the outbox, in order, signed.
-        assert!(eventually(20, || receiver.of_type("incident.resolved").len() == 1));
+        assert!(eventually(20, || receiver.of_type("incident.resolved").len() == 2));
         let mut kinds: Vec<String> = receiver.accepted().iter().map(|b| b["type"].as_str().unwrap().to_owned()).collect();
         kinds.sort();
-        assert_eq!(kinds, ["incident.opened", "incident.resolved", "incident.updated", "maintenance.scheduled"]);
-        assert_eq!(receiver.of_type("incident.updated")[0]["data"]["incident"]["message"], "Withings answers slowly.");
+        // `incident.updated`: the operator's, and the monitor's repeats of the open
+        // incident every (compressed) update interval.
+        let updates = receiver.of_type("incident.updated").len();
+        assert!(updates >= 1);
+        let mut expected = vec!["incident.opened", "incident.resolved", "incident.resolved"];
+        expected.extend(std::iter::repeat_n("incident.updated", updates));
+        expected.extend(["maintenance.scheduled", "maintenance.scheduled"]);
+        assert_eq!(kinds, expected);
+        let weekly = receiver.of_type("maintenance.scheduled").into_iter().find(|b| b["data"]["maintenance"]["reason"] == "Weekly patching").unwrap();
+        let start = chrono::DateTime::parse_from_rfc3339(weekly["data"]["maintenance"]["start"].as_str().unwrap()).unwrap();
+        let berlin = start.with_timezone(&chrono_tz::Europe::Berlin);
+        assert_eq!(berlin.format("%a %H:%M").to_string(), "Sun 22:00");
+        assert!(receiver.of_type("incident.updated").iter().any(|b| b["data"]["incident"]["message"] == "Withings answers slowly."));
     }
 }
 

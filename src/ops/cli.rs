@@ -13,10 +13,17 @@ pub enum SlaCommand {
         /// YYYY-MM (UTC).
         #[arg(long)]
         month: String,
-        /// table (default), json or html (with a per-day SVG chart).
-        #[arg(long, default_value = "table")]
-        format: String,
+        /// table, json, or html (with a per-day SVG chart).
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
     },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    Html,
 }
 
 #[derive(Debug, Subcommand)]
@@ -73,16 +80,13 @@ fn time(what: &str, text: &str) -> anyhow::Result<NaiveDateTime> {
 
 pub fn sla(settings: &Settings, command: SlaCommand) -> anyhow::Result<()> {
     let SlaCommand::Report { month, format } = command;
-    if !matches!(format.as_str(), "table" | "json" | "html") {
-        anyhow::bail!("--format must be table, json or html");
-    }
     let (db, _) = crate::db::open(&settings.database)?;
     let mut conn = db.conn()?;
     let report = super::report::load(&mut conn, &month, settings.monitor.sla_target_percent)?;
-    match format.as_str() {
-        "json" => println!("{}", serde_json::to_string_pretty(&report)?),
-        "html" => println!("{}", super::report::html(&report)),
-        _ => print!("{}", super::report::table(&report)),
+    match format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        Format::Html => println!("{}", super::report::html(&report)),
+        Format::Table => print!("{}", super::report::table(&report)),
     }
     Ok(())
 }

@@ -129,3 +129,37 @@ pub fn repeat_updates(
     }
     Ok(())
 }
+
+/// Automatic incidents no process keeps up to date: the process that opened one
+/// stopped (killed while the database was away) before it could resolve it. A live
+/// process saves its open incident at every update, so one not updated for
+/// `stale_after` (longer than the update interval) is an orphan; a process whose
+/// checks pass resolves it through the outbox. `own` is the caller's incident.
+pub fn resolve_orphans(
+    conn: &mut AnyConnection,
+    now: NaiveDateTime,
+    own: Option<&str>,
+    stale_after: Duration,
+) -> Result<usize, StoreError> {
+    let stale_after = chrono::Duration::from_std(stale_after).unwrap_or_default();
+    let mut n = 0;
+    for mut incident in store::open_incidents(conn)? {
+        if !incident.automatic
+            || own == Some(incident.id.as_str())
+            || now - incident.updated_at < stale_after
+        {
+            continue;
+        }
+        incident.state = "resolved".into();
+        incident.resolved_at = Some(now);
+        incident.updated_at = now;
+        incident.last_notice_at = now;
+        incident.message = "The core functions answer again.".into();
+        conn.write_transaction(|conn| {
+            store::save_incident(conn, &incident)?;
+            announce(conn, EventKind::IncidentResolved, &incident.notice_data()).map(|_| ())
+        })?;
+        n += 1;
+    }
+    Ok(n)
+}

@@ -110,7 +110,7 @@ impl Monitor {
         self.metrics.ops.round(&failed, self.buffer.len());
         self.track_incident(at, &failed);
         if database_ok {
-            self.housekeeping(at).await;
+            self.housekeeping(at, failed.is_empty()).await;
         }
     }
 
@@ -197,9 +197,13 @@ impl Monitor {
     }
 
     /// While the database answers: write the incident and the notices sent, refresh
-    /// the endpoints, repeat operators' open incidents, announce weekly windows.
-    async fn housekeeping(&mut self, now: NaiveDateTime) {
+    /// the endpoints, repeat operators' open incidents, announce weekly windows, and
+    /// (when this round passed) resolve automatic incidents orphaned by a process
+    /// that stopped.
+    async fn housekeeping(&mut self, now: NaiveDateTime, passed: bool) {
         let incident = self.incident_dirty.then(|| self.incident.clone()).flatten();
+        let own = self.incident.as_ref().map(|i| i.id.clone());
+        let stale_after = self.settings.update_every + 3 * self.settings.interval;
         let notices = self.notifier.take_sent();
         let (db, ring) = (self.db(), self.ring.clone());
         let (settings, maintenance) = (self.settings.clone(), self.maintenance.clone());
@@ -211,6 +215,9 @@ impl Monitor {
             store::record_notices(&mut conn, &notices)?;
             super::incidents::repeat_updates(&mut conn, now, settings.update_every)?;
             super::maintenance::announce_weekly(&mut conn, &maintenance, now)?;
+            if passed {
+                super::incidents::resolve_orphans(&mut conn, now, own.as_deref(), stale_after)?;
+            }
             let open = store::open_incidents(&mut conn)?.len();
             Ok((super::notify::load_endpoints(&mut conn, &ring)?, open))
         })
