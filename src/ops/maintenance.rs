@@ -15,7 +15,7 @@ use crate::config::MaintenanceSettings;
 use crate::db::AnyConnection;
 use crate::store::events::{self, EventKind};
 use crate::store::StoreError;
-use chrono::{Datelike, NaiveDateTime, TimeZone};
+use chrono::{Datelike, NaiveDateTime, TimeZone, Timelike};
 use serde::Serialize;
 
 #[derive(Debug, Serialize)]
@@ -134,8 +134,6 @@ pub fn weekly_occurrences(
     }
     out
 }
-
-use chrono::Timelike;
 
 #[cfg(test)]
 mod tests {

@@ -36,6 +36,8 @@ pub struct Monitor {
     failing_since: Option<NaiveDateTime>,
     incident: Option<Incident>,
     incident_dirty: bool,
+    /// Whether the last round's database check passed.
+    database_ok: bool,
 }
 
 impl Monitor {
@@ -60,6 +62,7 @@ impl Monitor {
             failing_since: None,
             incident: None,
             incident_dirty: false,
+            database_ok: false,
         }
     }
 
@@ -82,13 +85,17 @@ impl Monitor {
                 break;
             }
         }
-        // A last attempt to keep what was measured.
-        self.flush().await;
+        // A last attempt to keep what was measured, only when the database answered
+        // last round: a write to a missing database would hold up the shutdown.
+        if self.database_ok {
+            self.flush().await;
+        }
     }
 
     async fn round(&mut self) {
         let at = events::now();
         let (mut failed, database_ok) = self.checks.run().await;
+        self.database_ok = database_ok;
         let interval_ms = i64::try_from(self.settings.interval.as_millis()).unwrap_or(i64::MAX);
         self.buffer.push_back(Sample {
             instance: self.instance.clone(),
