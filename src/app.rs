@@ -124,6 +124,7 @@ pub async fn serve(settings: Settings, role: Role) -> anyhow::Result<()> {
             .map(|u| u.as_str().trim_end_matches('/').to_owned()),
     ));
     crate::erasure::install(erasure.clone());
+    let (ring_for_monitor, metrics_for_monitor) = (ring.clone(), metrics.clone());
     let state = AppState {
         db: db.clone(),
         ring,
@@ -140,6 +141,7 @@ pub async fn serve(settings: Settings, role: Role) -> anyhow::Result<()> {
         sync: sync.clone(),
         delivery: Arc::new(settings.delivery.clone()),
         erasure,
+        monitor: Arc::new(settings.monitor.clone()),
     };
     let server = http::server(
         state,
@@ -150,7 +152,7 @@ pub async fn serve(settings: Settings, role: Role) -> anyhow::Result<()> {
     )
     .with_context(|| format!("cannot serve on {addr}"))?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let (workers, scheduler) = if role.runs_workers() {
+    let (mut workers, scheduler) = if role.runs_workers() {
         let scheduler = crate::sync::schedule::start(sync.clone())
             .await
             .context("sync scheduler")?;
@@ -177,6 +179,20 @@ pub async fn serve(settings: Settings, role: Role) -> anyhow::Result<()> {
     } else {
         (Vec::new(), None)
     };
+    if settings.monitor.enabled {
+        workers.push(tokio::spawn(
+            monitor(
+                &settings,
+                &db,
+                &ring_for_monitor,
+                &metrics_for_monitor,
+                role,
+                scheme,
+                addr,
+            )?
+            .run(stopped.clone()),
+        ));
+    }
     tracing::info!(addr = %addr, scheme, public_url = %public_url, backend = db.backend_name(), sandbox = settings.sandbox.enabled, role = role.as_str(), workers = workers.len().saturating_sub(2), webhooks = role.runs_workers(), "listening");
     let served = server.await.context("server");
     let _ = stop.send(true);
@@ -195,6 +211,45 @@ pub async fn serve(settings: Settings, role: Role) -> anyhow::Result<()> {
     served?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The availability monitor of this process (`ops::monitor`).
+fn monitor(
+    settings: &Settings,
+    db: &crate::db::Database,
+    ring: &Arc<KeyRing>,
+    metrics: &Arc<Metrics>,
+    role: Role,
+    scheme: &str,
+    addr: std::net::SocketAddr,
+) -> anyhow::Result<crate::ops::monitor::Monitor> {
+    let m = &settings.monitor;
+    let timeout = m.interval.clamp(
+        std::time::Duration::from_millis(500),
+        std::time::Duration::from_secs(5),
+    );
+    let checks = crate::ops::checks::Checks {
+        db: db.clone(),
+        client: crate::ops::checks::Checks::client(timeout).context("monitor HTTP client")?,
+        base: format!("{scheme}://{addr}"),
+        serves_api: role.serves_api(),
+        runs_workers: role.runs_workers(),
+        timeout,
+    };
+    let notifier = crate::ops::notify::Notifier::new(
+        &settings.delivery.allow_hosts,
+        settings.delivery.timeout,
+    )
+    .context("incident notice HTTP client")?;
+    Ok(crate::ops::monitor::Monitor::new(
+        checks,
+        ring.clone(),
+        m.clone(),
+        settings.maintenance.clone(),
+        crate::sync::instance_name(),
+        notifier,
+        metrics.clone(),
+    ))
 }
 
 /// The sandbox with the configured token lifetime.

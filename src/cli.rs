@@ -96,6 +96,31 @@ enum Command {
         #[arg(long)]
         no_journal: bool,
     },
+    /// Monthly availability (SLA) reports.
+    Sla {
+        #[command(subcommand)]
+        command: crate::ops::cli::SlaCommand,
+    },
+    /// Maintenance windows.
+    Maintenance {
+        #[command(subcommand)]
+        command: crate::ops::cli::MaintenanceCommand,
+    },
+    /// Open, update and resolve incidents; portals are notified.
+    Incident {
+        #[command(subcommand)]
+        command: crate::ops::cli::IncidentCommand,
+    },
+    /// Check a running hub from outside (API, database, consent page, status page);
+    /// exit 1 when any check fails. Needs no configuration or database.
+    Probe {
+        /// The hub's base URL, e.g. https://hub.example.org
+        #[arg(long)]
+        url: String,
+        /// Seconds each check may take.
+        #[arg(long, default_value = "5")]
+        timeout: u64,
+    },
     /// Deletion receipts.
     Receipt {
         #[command(subcommand)]
@@ -190,6 +215,22 @@ pub fn main() -> ExitCode {
             input,
         });
     }
+    if let Command::Probe { url, timeout } = &cli.command {
+        return match crate::ops::probe::run(url, std::time::Duration::from_secs(*timeout)) {
+            Ok(p) => {
+                println!("{}", serde_json::json!(p));
+                if p.up {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(1)
+                }
+            }
+            Err(e) => {
+                eprintln!("tributary: {e:#}");
+                ExitCode::from(1)
+            }
+        };
+    }
     let overrides = Overrides {
         config_file: cli.config.clone(),
         database_url: cli.database_url.clone(),
@@ -214,7 +255,15 @@ pub fn main() -> ExitCode {
 
 fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
     match command {
-        Command::Normalize { .. } => Ok(()), // handled in `main`, before settings
+        // handled in `main`, before settings
+        Command::Normalize { .. } | Command::Probe { .. } => Ok(()),
+        Command::Sla { command } => crate::ops::cli::sla(&settings, command),
+        Command::Maintenance { command } => {
+            print_json(&crate::ops::cli::maintenance(&settings, command)?)
+        }
+        Command::Incident { command } => {
+            print_json(&crate::ops::cli::incident(&settings, command)?)
+        }
         Command::Serve { role } => {
             let role = match role {
                 RoleArg::Api => app::Role::Api,

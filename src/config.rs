@@ -10,6 +10,9 @@
 //! `config/tributary.toml` when present), `TRIBUTARY_*` environment variables,
 //! command-line flags.
 
+mod ops;
+pub use ops::{MaintenanceSettings, MonitorSettings, WeeklyWindow};
+
 use base64::Engine;
 use secrecy::{ExposeSecret, SecretBox, SecretString};
 use serde::Deserialize;
@@ -57,6 +60,8 @@ struct FileConfig {
     erasure: ErasureFile,
     retention: RetentionFile,
     backup: BackupFile,
+    monitor: ops::MonitorFile,
+    maintenance: ops::MaintenanceFile,
 }
 
 #[derive(Debug, Deserialize)]
@@ -329,6 +334,8 @@ pub struct Settings {
     /// receipt per line, kept outside the database so restores re-apply erasures.
     pub erasure_journal: PathBuf,
     pub backup: BackupSettings,
+    pub monitor: MonitorSettings,
+    pub maintenance: MaintenanceSettings,
 }
 
 /// Scheduled backups (`[backup]`).
@@ -573,6 +580,8 @@ impl Settings {
             ));
         }
         let backup = backup_settings(file.backup, &origin)?;
+        let monitor = ops::monitor_settings(file.monitor, &origin)?;
+        let maintenance = ops::maintenance_settings(file.maintenance, &origin)?;
         sync.retention_max_age = (file.retention.max_age_days > 0)
             .then(|| Duration::from_secs(u64::from(file.retention.max_age_days) * 86_400));
 
@@ -596,6 +605,8 @@ impl Settings {
             delivery,
             erasure_journal: PathBuf::from(file.erasure.journal_path),
             backup,
+            monitor,
+            maintenance,
         })
     }
 }

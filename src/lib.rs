@@ -23,6 +23,7 @@ pub mod hooks;
 pub mod http;
 pub mod ingest;
 pub mod keys;
+pub mod ops;
 pub mod sandbox;
 pub mod store;
 pub mod sync;

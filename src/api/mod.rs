@@ -66,6 +66,7 @@ route_table! {
     "/v1/webhook-deliveries/{id}/retry" => [post webhooks::retry],
     "/v1/fhir-push" => [put fhir_push::set, get fhir_push::get, delete fhir_push::delete],
     "/v1/fhir-push/resend" => [post fhir_push::resend],
+    "/v1/status/sla" => [get crate::ops::pages::sla_report],
 }
 
 /// Health, readiness and metrics only: what a worker process serves.

@@ -36,6 +36,7 @@ pub struct Status {
         crate::http::health::healthz,
         crate::http::health::readyz,
         crate::http::metrics::handler,
+        crate::ops::pages::sla_report,
         document,
         super::members::create,
         super::members::get,

@@ -357,6 +357,56 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    availability_samples (id) {
+        id -> Text,
+        instance -> Text,
+        at -> Timestamp,
+        ok -> Bool,
+        failed -> Text,
+        interval_ms -> BigInt,
+    }
+}
+
+diesel::table! {
+    maintenance_windows (id) {
+        id -> Text,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        reason -> Text,
+        source -> Text,
+        announced_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    incidents (id) {
+        id -> Text,
+        severity -> Integer,
+        state -> Text,
+        title -> Text,
+        cause -> Text,
+        message -> Text,
+        automatic -> Bool,
+        opened_at -> Timestamp,
+        updated_at -> Timestamp,
+        resolved_at -> Nullable<Timestamp>,
+        last_notice_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    incident_notices (id) {
+        id -> Text,
+        incident_id -> Text,
+        kind -> Text,
+        endpoint_id -> Text,
+        sent_at -> Timestamp,
+        delivered -> Bool,
+    }
+}
+
 diesel::joinable!(webhook_deliveries -> events (event_id));
 diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
 diesel::joinable!(members -> portals (portal_id));
@@ -396,4 +446,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     fhir_push,
     fhir_push_rejections,
     erasure_journal,
+    availability_samples,
+    maintenance_windows,
+    incidents,
+    incident_notices,
 );

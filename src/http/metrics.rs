@@ -20,6 +20,8 @@ pub struct Metrics {
     sync_lag: GaugeVec,
     webhook_attempts: IntCounterVec,
     fhir_push: IntCounterVec,
+    /// The availability monitor's gauges (`ops::metrics`).
+    pub ops: crate::ops::metrics::OpsMetrics,
 }
 
 /// Label for requests that matched no route: the path itself could hold anything.
@@ -121,6 +123,7 @@ impl Metrics {
         registry.register(Box::new(vendor_pushes.clone()))?;
         registry.register(Box::new(records_skipped.clone()))?;
         registry.register(Box::new(sync_lag.clone()))?;
+        let ops = crate::ops::metrics::OpsMetrics::register(&registry)?;
         Ok(Self {
             registry,
             requests,
@@ -134,6 +137,7 @@ impl Metrics {
             sync_lag,
             webhook_attempts,
             fhir_push,
+            ops,
         })
     }
 

@@ -42,6 +42,8 @@ pub struct AppState {
     pub delivery: Arc<crate::config::DeliverySettings>,
     /// The erasure journal and the deletion-receipt signer.
     pub erasure: Arc<crate::erasure::Erasure>,
+    /// The monitor's settings (interval, SLA target) for the status pages.
+    pub monitor: Arc<crate::config::MonitorSettings>,
 }
 
 /// Headers on every response. API responses carry health-data metadata and must not
@@ -83,6 +85,7 @@ pub fn server(
     let sync = web::Data::new(state.sync.clone());
     let delivery = web::Data::from(state.delivery.clone());
     let erasure = web::Data::from(state.erasure.clone());
+    let monitor = web::Data::from(state.monitor.clone());
     let https = tls.is_some();
     let server = HttpServer::new(move || {
         let app = App::new()
@@ -97,6 +100,7 @@ pub fn server(
             .app_data(sync.clone())
             .app_data(delivery.clone())
             .app_data(erasure.clone())
+            .app_data(monitor.clone())
             .app_data(input::path_config())
             .app_data(input::query_config())
             .wrap(security_headers(https))
@@ -110,7 +114,8 @@ pub fn server(
             .configure(crate::fhir_api::routes)
             .configure(crate::api::routes)
             .configure(crate::consent::routes)
-            .configure(crate::hooks::routes);
+            .configure(crate::hooks::routes)
+            .route("/status", web::get().to(crate::ops::pages::page));
         if let Some(sandbox) = &sandbox {
             app = app
                 .app_data(sandbox.clone())

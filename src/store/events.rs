@@ -35,10 +35,18 @@ pub enum EventKind {
     DataAvailable,
     #[serde(rename = "member.erased")]
     MemberErased,
+    #[serde(rename = "maintenance.scheduled")]
+    MaintenanceScheduled,
+    #[serde(rename = "incident.opened")]
+    IncidentOpened,
+    #[serde(rename = "incident.updated")]
+    IncidentUpdated,
+    #[serde(rename = "incident.resolved")]
+    IncidentResolved,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 8] = [
+    pub const ALL: [EventKind; 12] = [
         EventKind::MemberCreated,
         EventKind::ConnectionCreated,
         EventKind::ConnectionUpdated,
@@ -47,6 +55,10 @@ impl EventKind {
         EventKind::BackfillCompleted,
         EventKind::DataAvailable,
         EventKind::MemberErased,
+        EventKind::MaintenanceScheduled,
+        EventKind::IncidentOpened,
+        EventKind::IncidentUpdated,
+        EventKind::IncidentResolved,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -59,6 +71,10 @@ impl EventKind {
             EventKind::BackfillCompleted => "backfill.completed",
             EventKind::DataAvailable => "data.available",
             EventKind::MemberErased => "member.erased",
+            EventKind::MaintenanceScheduled => "maintenance.scheduled",
+            EventKind::IncidentOpened => "incident.opened",
+            EventKind::IncidentUpdated => "incident.updated",
+            EventKind::IncidentResolved => "incident.resolved",
         }
     }
 

@@ -9,6 +9,8 @@
 
 pub mod browser;
 pub mod demo;
+pub mod outage;
+pub mod receiver;
 pub mod webdriver;
 
 use base64::Engine;

@@ -1,0 +1,251 @@
+//! The availability monitor: a loop in every `serve` process that checks the core
+//! functions each `monitor.interval`, records a sample, and opens, updates and
+//! resolves the automatic incident.
+//!
+//! Why samples are buffered: a database outage is exactly when the monitor cannot
+//! write. Samples wait in memory (bounded) and are written with the times they were
+//! taken as soon as the database answers again, so the outage is in the record.
+//! The automatic incident is kept in memory for the same reason and written when it
+//! can be; its notices go out directly (`notify`), not through the outbox.
+
+use super::checks::Checks;
+use super::notify::Notifier;
+use super::sla::Sample;
+use super::store::{self, Incident};
+use crate::config::{MaintenanceSettings, MonitorSettings};
+use crate::db::Database;
+use crate::http::metrics::Metrics;
+use crate::keys::KeyRing;
+use crate::store::events::{self, EventKind};
+use chrono::NaiveDateTime;
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+/// Samples kept while the database is away: a week at 30 s.
+const BUFFER_LIMIT: usize = 20_160;
+
+pub struct Monitor {
+    pub checks: Checks,
+    pub ring: Arc<KeyRing>,
+    pub settings: MonitorSettings,
+    pub maintenance: MaintenanceSettings,
+    pub instance: String,
+    pub notifier: Notifier,
+    pub metrics: Arc<Metrics>,
+    buffer: VecDeque<Sample>,
+    failing_since: Option<NaiveDateTime>,
+    incident: Option<Incident>,
+    incident_dirty: bool,
+    /// Whether the last round's database check passed.
+    database_ok: bool,
+}
+
+impl Monitor {
+    pub fn new(
+        checks: Checks,
+        ring: Arc<KeyRing>,
+        settings: MonitorSettings,
+        maintenance: MaintenanceSettings,
+        instance: String,
+        notifier: Notifier,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        Self {
+            checks,
+            ring,
+            settings,
+            maintenance,
+            instance,
+            notifier,
+            metrics,
+            buffer: VecDeque::new(),
+            failing_since: None,
+            incident: None,
+            incident_dirty: false,
+            database_ok: false,
+        }
+    }
+
+    fn db(&self) -> Database {
+        self.checks.db.clone()
+    }
+
+    /// Run until `stop` turns true.
+    pub async fn run(mut self, mut stop: tokio::sync::watch::Receiver<bool>) {
+        // The first round one interval after start: the server is accepting by then.
+        let first = tokio::time::Instant::now() + self.settings.interval;
+        let mut tick = tokio::time::interval_at(first, self.settings.interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => self.round().await,
+                _ = stop.changed() => break,
+            }
+            if *stop.borrow() {
+                break;
+            }
+        }
+        // A last attempt to keep what was measured, only when the database answered
+        // last round: a write to a missing database would hold up the shutdown.
+        if self.database_ok {
+            self.flush().await;
+        }
+    }
+
+    async fn round(&mut self) {
+        let at = events::now();
+        let (mut failed, database_ok) = self.checks.run().await;
+        self.database_ok = database_ok;
+        let interval_ms = i64::try_from(self.settings.interval.as_millis()).unwrap_or(i64::MAX);
+        self.buffer.push_back(Sample {
+            instance: self.instance.clone(),
+            at,
+            ok: failed.is_empty(),
+            failed: failed.clone(),
+            interval_ms,
+        });
+        while self.buffer.len() > BUFFER_LIMIT {
+            self.buffer.pop_front();
+        }
+        if database_ok && !self.flush().await {
+            failed.push("database".to_owned());
+            if let Some(last) = self.buffer.back_mut() {
+                last.ok = false;
+                last.failed = failed.clone();
+            }
+        }
+        self.metrics.ops.round(&failed, self.buffer.len());
+        self.track_incident(at, &failed);
+        if database_ok {
+            self.housekeeping(at, failed.is_empty()).await;
+        }
+    }
+
+    /// Write the buffered samples; `false` when the write failed (they stay).
+    async fn flush(&mut self) -> bool {
+        if self.buffer.is_empty() {
+            return true;
+        }
+        let samples: Vec<Sample> = self.buffer.iter().cloned().collect();
+        let db = self.db();
+        let written = tokio::task::spawn_blocking(move || -> bool {
+            db.conn()
+                .ok()
+                .is_some_and(|mut c| store::insert_samples(&mut c, &samples).is_ok())
+        })
+        .await
+        .unwrap_or(false);
+        if written {
+            self.buffer.clear();
+        }
+        written
+    }
+
+    fn track_incident(&mut self, now: NaiveDateTime, failed: &[String]) {
+        if failed.is_empty() {
+            self.failing_since = None;
+            if let Some(incident) = self.incident.as_mut().filter(|i| i.state == "open") {
+                incident.state = "resolved".into();
+                incident.resolved_at = Some(now);
+                incident.updated_at = now;
+                incident.message = "The core functions answer again.".into();
+                incident.last_notice_at = now;
+                self.notifier.send(
+                    EventKind::IncidentResolved,
+                    &incident.id,
+                    incident.notice_data(),
+                );
+                tracing::info!(incident = %incident.id, "incident resolved");
+                self.incident_dirty = true;
+            }
+            return;
+        }
+        let since = *self.failing_since.get_or_insert(now);
+        let open = self.incident.as_ref().is_some_and(|i| i.state == "open");
+        let threshold =
+            chrono::Duration::from_std(self.settings.incident_after).unwrap_or_default();
+        if !open && now - since >= threshold {
+            let core = failed.iter().any(|f| f == "database" || f == "api");
+            let incident = Incident {
+                id: Incident::new_id(),
+                severity: if core { 1 } else { 2 },
+                state: "open".into(),
+                title: "Core functions failing".into(),
+                cause: failed.join(", "),
+                message: "The hub's core checks are failing; we are working on it.".into(),
+                automatic: true,
+                opened_at: since,
+                updated_at: now,
+                resolved_at: None,
+                last_notice_at: now,
+            };
+            self.notifier.send(
+                EventKind::IncidentOpened,
+                &incident.id,
+                incident.notice_data(),
+            );
+            tracing::warn!(incident = %incident.id, cause = %incident.cause, "incident opened");
+            self.incident = Some(incident);
+            self.incident_dirty = true;
+        } else if let Some(incident) = self.incident.as_mut().filter(|i| i.state == "open") {
+            let every = chrono::Duration::from_std(self.settings.update_every).unwrap_or_default();
+            if now - incident.last_notice_at >= every {
+                incident.last_notice_at = now;
+                incident.updated_at = now;
+                incident.cause = failed.join(", ");
+                self.notifier.send(
+                    EventKind::IncidentUpdated,
+                    &incident.id,
+                    incident.notice_data(),
+                );
+                self.incident_dirty = true;
+            }
+        }
+    }
+
+    /// While the database answers: write the incident and the notices sent, refresh
+    /// the endpoints, repeat operators' open incidents, announce weekly windows, and
+    /// (when this round passed) resolve automatic incidents orphaned by a process
+    /// that stopped.
+    async fn housekeeping(&mut self, now: NaiveDateTime, passed: bool) {
+        let incident = self.incident_dirty.then(|| self.incident.clone()).flatten();
+        let own = self.incident.as_ref().map(|i| i.id.clone());
+        let stale_after = self.settings.update_every + 3 * self.settings.interval;
+        let notices = self.notifier.take_sent();
+        let (db, ring) = (self.db(), self.ring.clone());
+        let (settings, maintenance) = (self.settings.clone(), self.maintenance.clone());
+        let result = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+            let mut conn = db.conn()?;
+            if let Some(i) = &incident {
+                store::save_incident(&mut conn, i)?;
+            }
+            store::record_notices(&mut conn, &notices)?;
+            super::incidents::repeat_updates(&mut conn, now, settings.update_every)?;
+            super::maintenance::announce_weekly(&mut conn, &maintenance, now)?;
+            if passed {
+                super::incidents::resolve_orphans(&mut conn, now, own.as_deref(), stale_after)?;
+            }
+            let open = store::open_incidents(&mut conn)?.len();
+            Ok((super::notify::load_endpoints(&mut conn, &ring)?, open))
+        })
+        .await;
+        match result {
+            Ok(Ok((endpoints, open))) => {
+                self.notifier.set_endpoints(endpoints);
+                self.metrics.ops.incidents_open(open);
+                if self.incident_dirty {
+                    self.incident_dirty = false;
+                    if self
+                        .incident
+                        .as_ref()
+                        .is_some_and(|i| i.state == "resolved")
+                    {
+                        self.incident = None;
+                    }
+                }
+            }
+            Ok(Err(e)) => tracing::warn!(error = %e, "monitor housekeeping failed"),
+            Err(e) => tracing::warn!(error = %e, "monitor housekeeping task failed"),
+        }
+    }
+}

@@ -1,0 +1,339 @@
+//! Operations (issue 10) end to end, time-compressed (monitor interval 1 s,
+//! incident threshold 3 s): a database outage is recorded, opens an incident whose
+//! notice reaches a verifying receiver during the outage, resolves after recovery
+//! and shows in the SLA report with the downtime and availability computed here;
+//! an announced maintenance window is excluded, an unannounced one counts; two
+//! instances: one down while the other serves is not downtime, both down is; the
+//! status page and the HTML report render in headless Chromium.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+use common::outage::{make_database_unreachable, PgProxy};
+use common::receiver::Receiver;
+use common::webdriver::Chrome;
+use common::*;
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+const CONFIG: &str = "[monitor]\ninterval_secs = 1\nincident_after_secs = 3\nupdate_every_secs = 2\n\
+[delivery]\nallow_hosts = [\"127.0.0.1\"]\npoll_interval_ms = 100\nretry_schedule_secs = [1, 1, 1, 1, 1]\n";
+
+fn start(db: &TestDb, env: &[(&str, String)]) -> Hub {
+    start_with(db, env, "")
+}
+
+fn start_with(db: &TestDb, env: &[(&str, String)], more: &str) -> Hub {
+    let cfg = db.write_config(&format!("{more}\n{CONFIG}"));
+    Hub::start_with(db.path(), env, &["--config", cfg.to_str().unwrap()])
+}
+
+fn month() -> String {
+    chrono::Utc::now().format("%Y-%m").to_string()
+}
+
+fn report(hub: &Hub, key: &str) -> Value {
+    let (s, r) =
+        Api::new(hub, Some(key)).call("GET", &format!("/v1/status/sla?month={}", month()), None);
+    assert_eq!(s, 200, "{r}");
+    r
+}
+
+fn endpoint(hub: &Hub, key: &str, receiver: &Receiver) {
+    let (s, v) = Api::new(hub, Some(key)).call(
+        "POST",
+        "/v1/webhook-endpoints",
+        Some(json!({"url": receiver.url()})),
+    );
+    assert_eq!(s, 201, "{v}");
+    receiver.set_secrets(&[v["secret"].as_str().unwrap()]);
+}
+
+fn secs(minutes: &Value) -> f64 {
+    minutes.as_f64().unwrap() * 60.0
+}
+
+/// Keep the database away for `hold`; the outage as the test saw it.
+fn outage(db: &TestDb, hold: Duration, during: impl FnOnce(Instant)) -> Duration {
+    let restore = make_database_unreachable(db);
+    let cut = Instant::now();
+    during(cut);
+    std::thread::sleep(hold.saturating_sub(cut.elapsed()));
+    restore();
+    cut.elapsed()
+}
+
+/// The report's figures agree with each other and with an outage of `seen`.
+fn assert_figures(r: &Value, seen: Duration) {
+    let (scheduled, down) = (secs(&r["scheduled_minutes"]), secs(&r["downtime_minutes"]));
+    let seen = seen.as_secs_f64();
+    // The first failed round starts within a round after the cut; the first good
+    // one within a round and a check timeout after the restore.
+    assert!(
+        down >= seen - 2.0 && down <= seen + 3.0,
+        "downtime {down} s, outage {seen} s: {r:#}"
+    );
+    let by_hand = 100.0 * (scheduled - down) / scheduled;
+    assert!(
+        (r["availability_percent"].as_f64().unwrap() - by_hand).abs() < 1e-9,
+        "{r:#}"
+    );
+    let from = chrono::DateTime::parse_from_rfc3339(r["measured_from"].as_str().unwrap()).unwrap();
+    let until =
+        chrono::DateTime::parse_from_rfc3339(r["measured_until"].as_str().unwrap()).unwrap();
+    let measured = (until - from).num_milliseconds() as f64 / 1000.0;
+    let excluded = secs(&r["excluded_minutes"]);
+    assert!(
+        (scheduled + excluded - measured).abs() <= 1.0,
+        "{scheduled} + {excluded} vs {measured}"
+    );
+    let expected = 100.0 * (1.0 - seen / scheduled);
+    assert!(
+        (r["availability_percent"].as_f64().unwrap() - expected).abs() <= 100.0 * 3.0 / scheduled
+    );
+    assert_eq!(
+        r["target_met"],
+        r["availability_percent"].as_f64().unwrap() >= 99.9
+    );
+}
+
+fn probe(hub: &Hub) -> bool {
+    run(
+        std::path::Path::new("."),
+        &[],
+        &["probe", "--url", &hub.url(""), "--timeout", "2"],
+    )
+    .status
+    .success()
+}
+
+on_both_backends! {
+    fn a_database_outage_is_recorded_notified_resolved_and_reported(db: TestDb) {
+        let receiver = Receiver::start();
+        let hub = start(&db, &db.env());
+        let (_, key) = create_portal(&db, "P");
+        endpoint(&hub, &key, &receiver);
+        std::thread::sleep(Duration::from_secs(3)); // samples, and the endpoint cached
+        assert!(probe(&hub));
+        let metrics = hub.get("/metrics").text().unwrap();
+        assert!(metrics.contains("tributary_monitor_component_up{component=\"database\"} 1"), "{metrics}");
+
+        let mut opened_after = None;
+        let seen = outage(&db, Duration::from_secs(8), |cut| {
+            assert!(!probe(&hub), "the probe says down");
+            // Notice within a minute of detection (threshold 3 s): here, during the outage.
+            assert!(eventually(60, || !receiver.of_type("incident.opened").is_empty()));
+            opened_after = Some(cut.elapsed());
+            // Still open two seconds (compressed four hours) later: updated.
+            assert!(eventually(20, || !receiver.of_type("incident.updated").is_empty()));
+        });
+        let opened_after = opened_after.unwrap();
+        assert!(opened_after < Duration::from_secs(3 + 60), "{opened_after:?}");
+        assert!(eventually(30, || !receiver.of_type("incident.resolved").is_empty()), "{}", hub.logs());
+        std::thread::sleep(Duration::from_secs(2));
+        assert!(probe(&hub));
+
+        let opened = &receiver.of_type("incident.opened")[0];
+        let resolved = &receiver.of_type("incident.resolved")[0];
+        let updated = &receiver.of_type("incident.updated")[0];
+        assert_eq!(updated["data"]["incident"]["id"], opened["data"]["incident"]["id"]);
+        assert_eq!(receiver.of_type("incident.resolved").len(), 1);
+        assert_eq!(opened["data"]["incident"]["id"], resolved["data"]["incident"]["id"]);
+        assert_eq!(opened["data"]["incident"]["severity"], 1);
+        assert_eq!(opened["data"]["incident"]["state"], "open");
+        assert!(opened["data"]["incident"]["cause"].as_str().unwrap().contains("database"));
+        assert_eq!(resolved["data"]["incident"]["state"], "resolved");
+        // Notices carry the incident and nothing about any tenant.
+        for body in receiver.accepted() {
+            let keys: Vec<_> = body["data"].as_object().unwrap().keys().cloned().collect();
+            assert_eq!(keys, ["incident"], "{body}");
+        }
+
+        let r = report(&hub, &key);
+        eprintln!("outage {seen:?}, incident notice after {opened_after:?}, report {r:#}");
+        assert_eq!(r["downtime"].as_array().unwrap().len(), 1, "{r:#}");
+        assert!(r["downtime"][0]["cause"].as_str().unwrap().contains("database"));
+        assert_figures(&r, seen);
+        assert_eq!(r["components"]["database"], r["downtime_minutes"]);
+
+        // The CLI reads the same record.
+        let out = run(db.path(), &db.env(), &["sla", "report", "--month", &month(), "--format", "json"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let cli: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(cli["downtime"], r["downtime"]);
+        let out = run(db.path(), &db.env(), &["sla", "report", "--month", &month()]);
+        let table = String::from_utf8(out.stdout).unwrap();
+        assert!(table.contains("downtime minutes") && table.contains("database"), "{table}");
+
+        // The incident and its notices are on record once the database is back.
+        assert!(eventually(10, || {
+            let out = run(db.path(), &db.env(), &["sla", "report", "--month", &month(), "--format", "json"]);
+            out.status.success()
+        }));
+        let status = hub.get("/status").text().unwrap();
+        assert!(status.contains("All systems operational"), "{status}");
+    }
+
+    fn announced_maintenance_is_excluded_and_unannounced_counts(db: TestDb) {
+        let receiver = Receiver::start();
+        let hub = start(&db, &db.env());
+        let (_, key) = create_portal(&db, "P");
+        endpoint(&hub, &key, &receiver);
+        std::thread::sleep(Duration::from_secs(2));
+        let t = |s: i64| (chrono::Utc::now() + chrono::Duration::seconds(s)).to_rfc3339();
+        let schedule = |start: String, end: String| -> Value {
+            let out = run(db.path(), &db.env(), &["maintenance", "schedule", "--start", &start, "--end", &end, "--reason", "database upgrade"]);
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            serde_json::from_slice(&out.stdout).unwrap()
+        };
+        let w = schedule(t(3), t(13));
+        assert_eq!(w["announced"], true);
+        assert!(eventually(20, || !receiver.of_type("maintenance.scheduled").is_empty()));
+        let notice = &receiver.of_type("maintenance.scheduled")[0];
+        assert_eq!(notice["data"]["maintenance"]["reason"], "database upgrade");
+        std::thread::sleep(Duration::from_secs(4)); // inside the window
+        outage(&db, Duration::from_secs(4), |_| {});
+        std::thread::sleep(Duration::from_secs(3));
+        let r = report(&hub, &key);
+        assert_eq!(r["downtime_minutes"], 0.0, "{r:#}");
+        assert!(secs(&r["excluded_minutes"]) > 4.0, "{r:#}");
+        assert_eq!(r["availability_percent"], 100.0);
+        assert_eq!(r["maintenance"][0]["announced"], true);
+
+        // The same outage in a window declared after it began: it counts.
+        std::thread::sleep(Duration::from_secs(7)); // past the announced window
+        let w = schedule(t(-1), t(9));
+        assert_eq!(w["announced"], false);
+        let seen = outage(&db, Duration::from_secs(4), |_| {});
+        std::thread::sleep(Duration::from_secs(3));
+        let r = report(&hub, &key);
+        eprintln!("unannounced outage {seen:?}: {r:#}");
+        assert_eq!(r["maintenance"][1]["announced"], false);
+        assert_eq!(r["maintenance"][1]["excluded_minutes"], 0.0);
+        assert_figures(&r, seen);
+    }
+
+    fn the_status_page_and_the_html_report_render_in_chromium(db: TestDb) {
+        let receiver = Receiver::start();
+        // The portal and its endpoint first: the weekly window is announced at the
+        // hub's first round with the database.
+        let (_, key) = create_portal(&db, "P");
+        let weekly = "[maintenance]\ntime_zone = \"Europe/Berlin\"\nweekly = [{ start = \"Sun 22:00\", end = \"Mon 03:00\", reason = \"Weekly patching\" }]\n";
+        let hub = start_with(&db, &db.env(), weekly);
+        endpoint(&hub, &key, &receiver);
+        // An automatic incident whose process died before resolving it, not updated
+        // for an hour (update interval here 2 s): a healthy process resolves it.
+        let (database, _) = db.open(&test_master_key());
+        let old = tributary::store::events::now() - chrono::Duration::hours(1);
+        tributary::ops::store::save_incident(&mut database.conn().unwrap(), &tributary::ops::store::Incident {
+            id: "inc_orphan".into(), severity: 1, state: "open".into(), title: "Core functions failing".into(),
+            cause: "database".into(), message: String::new(), automatic: true, opened_at: old, updated_at: old,
+            resolved_at: None, last_notice_at: old,
+        }).unwrap();
+        assert!(eventually(20, || receiver.of_type("incident.resolved").iter().any(|b| b["data"]["incident"]["id"] == "inc_orphan")));
+        std::thread::sleep(Duration::from_secs(1));
+        let out = run(db.path(), &db.env(), &["incident", "open", "--severity", "3", "--title", "Slow Withings syncs", "--message", "Syncs lag behind."]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let incident: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let id = incident["incident"]["id"].as_str().unwrap().to_owned();
+        let start = (chrono::Utc::now() + chrono::Duration::days(2)).to_rfc3339();
+        let end = (chrono::Utc::now() + chrono::Duration::days(2) + chrono::Duration::hours(2)).to_rfc3339();
+        let out = run(db.path(), &db.env(), &["maintenance", "schedule", "--start", &start, "--end", &end, "--reason", "Database upgrade"]);
+        assert!(out.status.success());
+        assert!(eventually(10, || hub.get("/metrics").text().unwrap().contains("tributary_incidents_open 1")));
+
+        let page = hub.get("/status").text().unwrap();
+        assert!(page.contains("Slow Withings syncs") && page.contains("Database upgrade"), "{page}");
+        assert!(page.contains("Weekly patching"), "{page}");
+        assert!(!page.contains("\"P\"") && !page.contains("prt_"), "no tenant data");
+        let html = run(db.path(), &db.env(), &["sla", "report", "--month", &month(), "--format", "html"]);
+        assert!(html.status.success());
+        let file = db.path().join("sla.html");
+        std::fs::write(&file, &html.stdout).unwrap();
+
+        // In Chromium while the incident is open (no browser: the rest still runs).
+        if let Some(chrome) = Chrome::start() {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target");
+            chrome.goto(&hub.url("/status"));
+            assert_eq!(chrome.text("#state"), "All systems operational");
+            assert!(chrome.text("#incidents").contains("Slow Withings syncs"));
+            chrome.find("#availability-chart rect.day");
+            chrome.screenshot(&dir.join(format!("status-page-{}.png", backend(&db))));
+            chrome.goto(&format!("file://{}", file.display()));
+            assert!(chrome.text("#summary").contains("Availability"));
+            chrome.find("#availability-chart rect.day");
+            chrome.screenshot(&dir.join(format!("sla-report-{}.png", backend(&db))));
+        }
+        let out = run(db.path(), &db.env(), &["incident", "update", &id, "--message", "Withings answers slowly."]);
+        assert!(out.status.success());
+        let out = run(db.path(), &db.env(), &["incident", "resolve", &id]);
+        assert!(out.status.success());
+        let out = run(db.path(), &db.env(), &["incident", "resolve", &id]);
+        assert!(!out.status.success(), "a resolved incident stays resolved");
+        // Operators' notices go through the outbox, in order, signed.
+        assert!(eventually(20, || receiver.of_type("incident.resolved").len() == 2));
+        let mut kinds: Vec<String> = receiver.accepted().iter().map(|b| b["type"].as_str().unwrap().to_owned()).collect();
+        kinds.sort();
+        // `incident.updated`: the operator's, and the monitor's repeats of the open
+        // incident every (compressed) update interval.
+        let updates = receiver.of_type("incident.updated").len();
+        assert!(updates >= 1);
+        let mut expected = vec!["incident.opened", "incident.resolved", "incident.resolved"];
+        expected.extend(std::iter::repeat_n("incident.updated", updates));
+        expected.extend(["maintenance.scheduled", "maintenance.scheduled"]);
+        assert_eq!(kinds, expected);
+        let weekly = receiver.of_type("maintenance.scheduled").into_iter().find(|b| b["data"]["maintenance"]["reason"] == "Weekly patching").unwrap();
+        let start = chrono::DateTime::parse_from_rfc3339(weekly["data"]["maintenance"]["start"].as_str().unwrap()).unwrap();
+        let berlin = start.with_timezone(&chrono_tz::Europe::Berlin);
+        assert_eq!(berlin.format("%a %H:%M").to_string(), "Sun 22:00");
+        assert!(receiver.of_type("incident.updated").iter().any(|b| b["data"]["incident"]["message"] == "Withings answers slowly."));
+    }
+}
+
+fn backend(db: &TestDb) -> &'static str {
+    match db.backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    }
+}
+
+/// Two instances on one PostgreSQL, each through its own proxy.
+#[test]
+fn two_instances_one_down_is_not_downtime_both_down_is() {
+    let db = TestDb::new(Backend::Postgres);
+    let (a, b) = (PgProxy::start(), PgProxy::start());
+    let env = |p: &PgProxy| {
+        vec![
+            ("TRIBUTARY_DATABASE_URL", p.url(&db)),
+            ("TRIBUTARY_MASTER_KEY", test_master_key()),
+        ]
+    };
+    let hub_a = start(&db, &env(&a));
+    let _hub_b = start(&db, &env(&b));
+    let (_, key) = create_portal(&db, "P");
+    std::thread::sleep(Duration::from_secs(3));
+    a.cut();
+    std::thread::sleep(Duration::from_secs(5));
+    a.restore();
+    std::thread::sleep(Duration::from_secs(4));
+    let r = report(&hub_a, &key);
+    assert_eq!(r["downtime_minutes"], 0.0, "{r:#}");
+    // A's failed rounds were buffered and written when it got the database back.
+    let out = run(
+        db.path(),
+        &db.env(),
+        &["sla", "report", "--month", &month(), "--format", "json"],
+    );
+    assert!(out.status.success());
+
+    a.cut();
+    b.cut();
+    let cut = Instant::now();
+    std::thread::sleep(Duration::from_secs(5));
+    a.restore();
+    b.restore();
+    let seen = cut.elapsed();
+    std::thread::sleep(Duration::from_secs(4));
+    let r = report(&hub_a, &key);
+    eprintln!("both down {seen:?}: {r:#}");
+    assert_figures(&r, seen);
+}
