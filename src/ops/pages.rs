@@ -22,7 +22,7 @@ use utoipa::IntoParams;
 #[into_params(parameter_in = Query)]
 pub struct SlaQuery {
     /// The month, `YYYY-MM` (UTC).
-    #[param(pattern = r"^[0-9]{4}-[0-9]{2}$")]
+    #[param(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
     month: String,
 }
 
