@@ -19,8 +19,12 @@ static URL_FORM: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(||
     regex::Regex::new(URL_PATTERN).unwrap_or_else(|e| unreachable!("{e}"))
 });
 
-/// How long a name may take to resolve.
+/// How long a name may take to resolve when the hub connects.
 const RESOLVE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long an API call registering a URL waits for its name: a name that does
+/// not answer in time is taken like one that does not resolve yet (every
+/// connection checks again), so a slow DNS server does not hold the request up.
+const REGISTER_RESOLVE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The operator's exemptions.
 #[derive(Debug, Clone, Default)]
@@ -85,6 +89,10 @@ impl Policy {
     /// Resolve the URL's host and refuse it if any address is not public (unless
     /// the host is allowed).
     pub async fn check_resolved(&self, url: &url::Url) -> Result<(), String> {
+        self.check_resolved_within(url, RESOLVE_TIMEOUT).await
+    }
+
+    async fn check_resolved_within(&self, url: &url::Url, limit: Duration) -> Result<(), String> {
         let Some(host) = url.host_str() else {
             return Err("url: a host is required".into());
         };
@@ -92,21 +100,33 @@ impl Policy {
             return Ok(());
         }
         let port = url.port_or_known_default().unwrap_or(443);
-        self.resolve(host, port).await.map(|_| ())
+        self.resolve_within(host, port, limit).await.map(|_| ())
     }
 
     /// As [`Policy::check_resolved`], but a name that does not resolve (yet) passes:
     /// for registering an endpoint, whose DNS may be set up later. Each delivery
     /// checks again when it connects.
     pub async fn refuse_private(&self, url: &url::Url) -> Result<(), String> {
-        match self.check_resolved(url).await {
+        match self
+            .check_resolved_within(url, REGISTER_RESOLVE_TIMEOUT)
+            .await
+        {
             Err(e) if e.contains("not public") => Err(e),
             _ => Ok(()),
         }
     }
 
     async fn resolve(&self, host: &str, port: u16) -> Result<Vec<SocketAddr>, String> {
-        let found = tokio::time::timeout(RESOLVE_TIMEOUT, tokio::net::lookup_host((host, port)))
+        self.resolve_within(host, port, RESOLVE_TIMEOUT).await
+    }
+
+    async fn resolve_within(
+        &self,
+        host: &str,
+        port: u16,
+        limit: Duration,
+    ) -> Result<Vec<SocketAddr>, String> {
+        let found = tokio::time::timeout(limit, tokio::net::lookup_host((host, port)))
             .await
             .map_err(|_| format!("url: {host} did not resolve in time"))?
             .map_err(|_| format!("url: {host} does not resolve"))?
