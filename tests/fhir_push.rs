@@ -541,8 +541,9 @@ on_both_backends! {
         let (pool, ring) = db.open(&test_master_key());
         fhir_support::connect_demo(&pool, &ring, &portal_id, &member, &["steps", "heart_rate"]);
         upsert(&db, &MemberId::parse(&member).unwrap(), &fhir_support::week(&member));
+        // Through the pool: its SQLite connections wait for the hub's writers.
         diesel::sql_query("UPDATE connections SET data_types = '[\"steps\"]'")
-            .execute(&mut db.raw_conn())
+            .execute(&mut pool.conn().unwrap())
             .unwrap();
         configure(&api, &portal);
         assert!(eventually(60, || status(&api)["pushed"] == 7), "{}", status(&api));

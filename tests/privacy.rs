@@ -123,7 +123,8 @@ on_both_backends! {
         assert_eq!(s.upsert(&week).inserted, 14);
         let hr_id = obs_id(&s.member, "demo:hr:2026-11-03T08:00:00+01:00");
         assert_eq!(s.fhir(&s.key_a, &format!("/Observation/{hr_id}")).0, 200);
-        let mut conn = db.raw_conn();
+        // Through the pool: its SQLite connections wait for the hub's writers.
+        let mut conn = s.db.conn().unwrap();
         diesel::sql_query("UPDATE connections SET data_types = '[\"steps\"]'").execute(&mut conn).unwrap();
         assert_eq!(observations_of(&db, "heart_rate"), 7, "the rows are still there");
 
