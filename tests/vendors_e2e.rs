@@ -342,10 +342,12 @@ fn end_to_end(db: &TestDb, vendor: &str, types: &[&str], pushed: &str) {
     // The member's data from the vendor is gone at once (one member per test).
     assert!(stored(db).is_empty(), "{vendor}: {:?}", stored(db));
     // The grant is withdrawn at vendors that have a call for it, in their dialect:
-    // Oura's access token in the query, Garmin's registration deleted. Withings
-    // and Dexcom are not called (no call the hub speaks; see docs/SECURITY.md).
+    // Oura's access token in the query, Garmin's registration deleted, Withings'
+    // signed `action=revoke` naming the account (after a nonce). Dexcom has no
+    // such call (see docs/SECURITY.md).
     let withdrawal = match vendor {
         "oura" => Some(("POST", "/oauth/revoke")),
+        "withings" => Some(("POST", "/v2/oauth2")),
         "garmin" => Some(("DELETE", "/wellness-api/rest/user/registration")),
         _ => None,
     };
@@ -434,4 +436,105 @@ fn end_to_end_polled(db: &TestDb, vendor: &str, types: &[&str]) {
         None,
     );
     assert!(status == 200 || status == 204);
+}
+
+on_both_backends! {
+    fn withings_grants_are_withdrawn_by_account_even_after_erasure(db: TestDb) {
+        withings_withdrawal(&db);
+    }
+}
+
+/// Withings' revocation names the member's account, not a token. Erasure destroys
+/// the member's key in its own transaction, so the job must carry the account id
+/// itself; a grant whose id was never kept (connected before the hub kept it)
+/// fails, naming why, and the vendor is not called for it.
+fn withings_withdrawal(db: &TestDb) {
+    #[derive(diesel::QueryableByName)]
+    struct JobRow {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        state: String,
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+        last_error: Option<String>,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        payload: String,
+    }
+    use diesel::RunQueryDsl;
+    let (hub, key) = start(db);
+    let api = Api::new(&hub, Some(&key));
+    connect_vendor(
+        &hub,
+        &key,
+        "m-1",
+        "withings",
+        &["body_measures"],
+        Some("wuser-1"),
+    );
+    connect_vendor(
+        &hub,
+        &key,
+        "m-2",
+        "withings",
+        &["body_measures"],
+        Some("wuser-2"),
+    );
+    // m-2's connection (the newer) loses its account id, as one made before.
+    let (pool, _) = db.open(&test_master_key());
+    let mut conn = pool.conn().unwrap();
+    let lost = diesel::sql_query(
+        "UPDATE connection_tokens SET vendor_user_sealed = NULL WHERE connection_id = \
+         (SELECT id FROM connections ORDER BY created_at DESC LIMIT 1)",
+    )
+    .execute(&mut conn)
+    .unwrap();
+    assert_eq!(lost, 1);
+    drop(conn);
+
+    assert_eq!(api.call("DELETE", "/v1/members/m-1", None).0, 200);
+    let (status, _) = api.call("DELETE", "/v1/members/m-2/connections/withings", None);
+    assert!(status == 200 || status == 204, "{status}");
+
+    let revoked = |user: &str| {
+        sandbox_calls(&hub, "withings").iter().any(|c| {
+            c["method"] == "POST" && c["path"] == "/v2/oauth2" && c["sandbox_user"] == user
+        })
+    };
+    assert!(
+        eventually(30, || revoked("wuser-1")),
+        "no signed revocation for the erased member: {:?}",
+        sandbox_calls(&hub, "withings")
+    );
+    let jobs = || {
+        let mut conn = db.raw_conn();
+        diesel::sql_query(
+            "SELECT state, last_error, payload FROM jobs WHERE kind = 'vendor_revoke' ORDER BY created_at",
+        )
+        .load::<JobRow>(&mut conn)
+        .unwrap()
+    };
+    assert!(
+        eventually(30, || jobs()
+            .iter()
+            .all(|j| j.state == "done" || j.state == "failed")),
+        "{:?}",
+        jobs()
+            .iter()
+            .map(|j| (&j.state, &j.last_error))
+            .collect::<Vec<_>>()
+    );
+    let jobs = jobs();
+    assert_eq!(jobs.len(), 2);
+    assert_eq!(jobs[0].state, "done");
+    assert_eq!(jobs[1].state, "failed");
+    let reason = jobs[1].last_error.as_deref().unwrap_or_default();
+    assert!(reason.contains("account id"), "{reason}");
+    assert!(!reason.contains("wuser"), "{reason}");
+    // Neither payload still holds the sealed tokens or account.
+    for j in &jobs {
+        assert!(!j.payload.contains("access"), "{}", j.payload);
+    }
+    assert!(!revoked("wuser-2"));
+    // The erased member's account id is nowhere in the database.
+    assert!(
+        raw_database_finds(db, &["jobs", "connection_tokens", "connections"], "wuser-1").is_empty()
+    );
 }

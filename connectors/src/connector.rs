@@ -173,6 +173,13 @@ pub enum RevokeStyle {
     /// A DELETE of this URL with the access token as a bearer token (Garmin's
     /// `user/registration`, which ends the member's registration with the app).
     BearerDelete { url: String },
+    /// Withings' `action=revoke`: a form POST to `revoke_url` naming the member's
+    /// account, signed with the client secret over a nonce fetched from
+    /// `nonce_url` (see [`crate::withings::revoke`]). No token is sent.
+    WithingsSigned {
+        nonce_url: String,
+        revoke_url: String,
+    },
 }
 
 /// A call the hub makes with a vendor app's own credentials (in `headers`, so

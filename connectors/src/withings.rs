@@ -25,6 +25,7 @@ mod json;
 mod measures;
 pub mod push;
 mod request;
+pub mod revoke;
 mod skip;
 mod sleep;
 mod status;
@@ -155,10 +156,8 @@ impl Withings {
                 display_name: "Withings",
                 authorize_url,
                 token_url,
-                // Withings has no RFC 7009 endpoint. It offers `action=revoke` on
-                // /v2/oauth2, a request signed with the client secret (client_id,
-                // nonce from /v2/signature, signature, userid) that also ends the
-                // member's notification subscriptions; the hub does not speak it.
+                // Withings has no RFC 7009 endpoint: its own signed
+                // `action=revoke` is `Connector::revoke_style`.
                 revoke_url: None,
                 api_base_url,
                 // The authorization URL takes "a comma-separated list of scopes".
@@ -230,6 +229,15 @@ impl Connector for Withings {
 
     fn effective_status(&self, http_status: u16, body: &[u8]) -> u16 {
         status::effective(http_status, body)
+    }
+
+    /// Withings' signed `action=revoke` ([`revoke`]), below the API base URL.
+    fn revoke_style(&self) -> crate::RevokeStyle {
+        let base = self.manifest.api_base_url.trim_end_matches('/');
+        crate::RevokeStyle::WithingsSigned {
+            nonce_url: format!("{base}{}", revoke::NONCE_PATH),
+            revoke_url: format!("{base}{}", revoke::REVOKE_PATH),
+        }
     }
 
     fn subscribe_request(&self, callback_url: &str) -> Option<HttpRequest> {

@@ -147,6 +147,7 @@ diesel::table! {
         generation -> BigInt,
         refresh_lease_until -> Nullable<Timestamp>,
         updated_at -> Timestamp,
+        vendor_user_sealed -> Nullable<Binary>,
     }
 }
 

@@ -192,21 +192,74 @@ fn vendor_user_hash(ring: &KeyRing, vendor: &str, vendor_user: &str) -> Vec<u8> 
 }
 
 /// Record the vendor's id of the connection's account (for vendors that name it
-/// only when asked, after the token exchange): kept as a keyed hash only.
+/// only when asked, after the token exchange): as a keyed hash to find the
+/// connection by, and sealed with the member's key beside the tokens.
 pub fn set_vendor_user(
     conn: &mut AnyConnection,
     ring: &KeyRing,
     connection: &Connection,
     vendor_user: &str,
 ) -> Result<(), StoreError> {
-    diesel::update(connections::table.find(&connection.id))
-        .set(connections::vendor_user_hash.eq(vendor_user_hash(
-            ring,
-            &connection.vendor,
-            vendor_user,
-        )))
-        .execute(conn)?;
-    Ok(())
+    let key = member_key(conn, ring, connection.member_id.as_str())?;
+    let sealed = seal_vendor_user(&key, &connection.id, &connection.member_id, vendor_user);
+    conn.write_transaction(|conn| {
+        diesel::update(connections::table.find(&connection.id))
+            .set(connections::vendor_user_hash.eq(vendor_user_hash(
+                ring,
+                &connection.vendor,
+                vendor_user,
+            )))
+            .execute(conn)?;
+        diesel::update(connection_tokens::table.find(&connection.id))
+            .set(connection_tokens::vendor_user_sealed.eq(Some(sealed)))
+            .execute(conn)?;
+        Ok(())
+    })
+}
+
+/// The vendor's id of the connection's account, for calls that must name it
+/// (Withings' revocation); `None` when the connection holds no tokens or the
+/// vendor never named the account.
+pub fn vendor_account(
+    conn: &mut AnyConnection,
+    ring: &KeyRing,
+    connection: &Connection,
+) -> Result<Option<SecretString>, StoreError> {
+    let sealed: Option<Option<Vec<u8>>> = connection_tokens::table
+        .find(&connection.id)
+        .select(connection_tokens::vendor_user_sealed)
+        .first(conn)
+        .optional()?;
+    let Some(sealed) = sealed.flatten() else {
+        return Ok(None);
+    };
+    let key = member_key(conn, ring, connection.member_id.as_str())?;
+    open_token(
+        &key,
+        &connection.id,
+        &connection.member_id,
+        VENDOR_USER,
+        &sealed,
+    )
+    .map(Some)
+}
+
+/// The sealed-row kind of the vendor's account id (beside "access" and "refresh").
+const VENDOR_USER: &str = "vendor_user";
+
+fn seal_vendor_user(
+    key: &crate::crypto::SecretKey,
+    connection: &str,
+    member: &MemberId,
+    vendor_user: &str,
+) -> Vec<u8> {
+    seal_token(
+        key,
+        connection,
+        member,
+        VENDOR_USER,
+        &SecretString::from(vendor_user.to_owned()),
+    )
 }
 
 /// The connections (of any portal) to `vendor`'s account `vendor_user`.
@@ -352,6 +405,17 @@ pub fn connect(
             }
         };
         let key = member_key(conn, ring, member.as_str())?;
+        // The account id the vendor named now, else the one kept from before (a
+        // vendor that names it only when asked is not asked again).
+        let vendor_user_sealed = match grant.vendor_user {
+            Some(u) => Some(seal_vendor_user(&key, &id, member, u)),
+            None => connection_tokens::table
+                .find(&id)
+                .select(connection_tokens::vendor_user_sealed)
+                .first::<Option<Vec<u8>>>(conn)
+                .optional()?
+                .flatten(),
+        };
         diesel::delete(connection_tokens::table.find(&id)).execute(conn)?;
         diesel::insert_into(connection_tokens::table)
             .values((
@@ -371,6 +435,7 @@ pub fn connect(
                 connection_tokens::access_expires_at.eq(tokens.access_expires_at),
                 connection_tokens::generation.eq(1_i64),
                 connection_tokens::updated_at.eq(now),
+                connection_tokens::vendor_user_sealed.eq(vendor_user_sealed),
             ))
             .execute(conn)?;
         let action = if existing.is_some() {

@@ -23,7 +23,8 @@ pub const MAX_ATTEMPTS: i32 = 10;
 
 const TABLE: &str = "vendor_revoke";
 
-/// The job's payload: ids and the sealed tokens, never a token in clear.
+/// The job's payload: ids and the sealed tokens (and account id), never a token
+/// in clear.
 #[derive(Serialize, Deserialize)]
 struct Payload {
     connection: String,
@@ -32,6 +33,10 @@ struct Payload {
     vendor_app_id: Option<String>,
     access: String,
     refresh: Option<String>,
+    /// The vendor's id of the member's account, sealed like the tokens, for a
+    /// vendor whose revocation names the account (Withings).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    account: Option<String>,
 }
 
 /// What a `vendor_revoke` job works with once opened.
@@ -42,6 +47,8 @@ pub struct Pending {
     pub vendor_app_id: Option<String>,
     pub access: SecretString,
     pub refresh: Option<SecretString>,
+    /// The vendor's id of the member's account, where the vendor named it.
+    pub account: Option<SecretString>,
 }
 
 /// Queue the withdrawal of the connection's grant, in the caller's transaction;
@@ -54,6 +61,7 @@ pub fn queue(
     let Some((tokens, _)) = connections::tokens(conn, ring, connection)? else {
         return Ok(false);
     };
+    let account = connections::vendor_account(conn, ring, connection)?;
     let mut seal = |kind: &str, v: &SecretString| -> Result<String, StoreError> {
         let row = format!("{}/{kind}", connection.id);
         let sealed = ring.seal_hub_secret(conn, TABLE, &row, v.expose_secret().as_bytes())?;
@@ -70,6 +78,7 @@ pub fn queue(
             .as_ref()
             .map(|r| seal("refresh", r))
             .transpose()?,
+        account: account.as_ref().map(|a| seal("account", a)).transpose()?,
     };
     let payload = serde_json::to_value(&payload)
         .map_err(|e| StoreError::Invalid(format!("vendor revoke payload: {e}")))?;
@@ -114,6 +123,11 @@ pub fn open(
         .as_deref()
         .map(|r| open("refresh", r))
         .transpose()?;
+    let account = p
+        .account
+        .as_deref()
+        .map(|a| open("account", a))
+        .transpose()?;
     Ok(Pending {
         portal: crate::domain::PortalId::parse(&p.portal)
             .ok_or_else(|| StoreError::Corrupt("vendor revoke portal".into()))?,
@@ -122,5 +136,6 @@ pub fn open(
         vendor_app_id: p.vendor_app_id,
         access,
         refresh,
+        account,
     })
 }

@@ -3,7 +3,8 @@
 //! The hub has already deleted the connection's tokens and data; this call tells
 //! the vendor, in the vendor's own dialect ([`RevokeStyle`]): RFC 7009 with the
 //! refresh token, Oura's access token in the query, Garmin's `DELETE
-//! user/registration`. A vendor that is down or answers 5xx is tried again with
+//! user/registration`, Withings' `action=revoke` signed over a nonce and naming
+//! the member's account (kept sealed for this call). A vendor that is down or answers 5xx is tried again with
 //! backoff; a vendor that says the token is already invalid (400/401 on the token)
 //! counts as done, since the grant is gone either way.
 
@@ -67,6 +68,32 @@ pub async fn run(ctx: &SyncContext, job: &Job) -> Result<Done, JobError> {
                 Err(e) => Err(JobError::Retry(format!("revocation: {e}"))),
             }
         }
+        RevokeStyle::WithingsSigned {
+            nonce_url,
+            revoke_url,
+        } => {
+            let Some(creds) = &creds else {
+                return Err(JobError::Fatal(
+                    "the vendor app that issued the grant is gone".into(),
+                    "error",
+                ));
+            };
+            let Some(account) = &pending.account else {
+                return Err(JobError::Fatal(
+                    "the vendor's account id of this grant was not kept (connected before the hub kept it), so it cannot be named in the revocation".into(),
+                    "error",
+                ));
+            };
+            withings_revoke(
+                ctx,
+                connector.as_ref(),
+                creds,
+                account,
+                &nonce_url,
+                &revoke_url,
+            )
+            .await
+        }
         RevokeStyle::AccessTokenQuery { .. } | RevokeStyle::BearerDelete { .. } => {
             match bearer_call(ctx, &style, &pending.access).await {
                 // The access token has expired: one refresh, then once more.
@@ -111,6 +138,62 @@ pub async fn run(ctx: &SyncContext, job: &Job) -> Result<Done, JobError> {
         }
     })
     .await
+}
+
+/// Withings' signed revocation: a nonce, then `action=revoke` naming the account.
+/// Withings answers HTTP 200 with its status in the body, which the connector
+/// maps to the HTTP status it stands for: a refused signature or parameter is
+/// final, a quota or an outage is retried (with a fresh nonce, as each is single
+/// use).
+async fn withings_revoke(
+    ctx: &SyncContext,
+    connector: &dyn tributary_connectors::Connector,
+    creds: &crate::vendors::Credentials,
+    account: &secrecy::SecretString,
+    nonce_url: &str,
+    revoke_url: &str,
+) -> Result<(), JobError> {
+    use tributary_connectors::withings::revoke::{nonce, nonce_form, revoke_form};
+    let secret = creds.client_secret.expose_secret();
+    let form = nonce_form(&creds.client_id, secret, chrono::Utc::now().timestamp());
+    let body = signed_call(ctx, connector, nonce_url, &form, "nonce").await?;
+    let nonce = nonce(&body)
+        .ok_or_else(|| JobError::Retry("the vendor's nonce answer holds no nonce".into()))?;
+    let form = revoke_form(&creds.client_id, secret, &nonce, account.expose_secret());
+    signed_call(ctx, connector, revoke_url, &form, "revocation")
+        .await
+        .map(|_| ())
+}
+
+/// POST a signed form; the body of a success.
+async fn signed_call(
+    ctx: &SyncContext,
+    connector: &dyn tributary_connectors::Connector,
+    url: &str,
+    form: &[(String, String)],
+    what: &str,
+) -> Result<Vec<u8>, JobError> {
+    let response = ctx
+        .http
+        .post(url)
+        .form(form)
+        .timeout(TIMEOUT)
+        .send()
+        .await
+        .map_err(|e| JobError::Retry(format!("{what}: {}", e.without_url())))?;
+    let http_status = response.status().as_u16();
+    let body = response
+        .bytes()
+        .await
+        .map_err(|_| JobError::Retry(format!("{what}: the answer stopped midway")))?;
+    match connector.effective_status(http_status, &body) {
+        200..=299 => Ok(body.to_vec()),
+        code @ (429 | 500..=599) => Err(JobError::Retry(format!("{what} answered as HTTP {code}"))),
+        code => Err(JobError::Fatal(
+            format!("the vendor refused the {what} (answered as HTTP {code})"),
+            "error",
+        )),
+    }
 }
 
 /// The vendor answered 401: the access token is no longer good.

@@ -75,6 +75,15 @@ pub(crate) struct AppSubscription {
     pub expires_at: DateTime<Utc>,
 }
 
+/// A nonce issued to a client for one signed call (Withings' `getnonce`).
+#[derive(Debug, Clone)]
+pub(crate) struct Nonce {
+    pub client_id: String,
+    /// The secret the `getnonce` request was signed with.
+    pub client_secret: String,
+    pub expires_at: DateTime<Utc>,
+}
+
 /// A fresh token pair.
 pub(crate) struct Issued {
     pub access_token: String,
@@ -105,6 +114,8 @@ pub(crate) struct State {
     /// Subscriptions of vendor apps; they outlive grants, but notify only members
     /// whose grant of that app is live.
     pub app_subscriptions: Vec<AppSubscription>,
+    /// Nonces for signed app calls, until used or expired.
+    pub nonces: HashMap<String, Nonce>,
     next_grant: GrantId,
 }
 
@@ -220,5 +231,6 @@ impl State {
         let horizon = after(now, -86_400);
         self.codes.retain(|_, c| c.expires_at > horizon);
         self.access.retain(|_, a| a.expires_at > horizon);
+        self.nonces.retain(|_, n| n.expires_at > now);
     }
 }

@@ -17,6 +17,7 @@
 
 mod activity;
 mod measures;
+mod revoke;
 mod sleep;
 
 use super::person;
@@ -132,6 +133,15 @@ impl Twin for WithingsTwin {
                 .map(str::to_owned)
                 .ok_or_else(|| bad("callbackurl", "missing"))
         })
+    }
+
+    /// `getnonce` and the signed `revoke` ([`revoke`]).
+    fn app_request(
+        &self,
+        ctx: &mut super::Ctx<'_>,
+        state: &mut super::state::State,
+    ) -> Option<super::SandboxResponse> {
+        revoke::request(ctx, state)
     }
 
     fn subscribed(&self, _callback_url: &str) -> (u16, serde_json::Value) {

@@ -756,6 +756,89 @@ fn errors_come_in_the_envelope_with_withings_codes() {
 }
 
 #[test]
+fn a_signed_revocation_ends_the_grant_once_with_a_fresh_nonce() {
+    use crate::withings::revoke::{nonce, nonce_form, revoke_form};
+    let sb = sandbox();
+    let w = connector();
+    let (token, _) = connect_member(&sb, "sandbox-user-1", t0());
+    let (other, _) = connect_member(&sb, "sandbox-user-2", t0());
+    let post_form = |path: &str, pairs: &[(String, String)]| {
+        let borrowed: Vec<(&str, &str)> = pairs
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        send(&sb, &Req::new("POST", path).form(&borrowed), t0())
+    };
+    let get_nonce =
+        |secret: &str, at: i64| post_form("/v2/signature", &nonce_form(CLIENT.0, secret, at));
+    // A nonce needs the client's own secret and a timestamp near now.
+    assert_eq!(status(&get_nonce("wrong", t0().timestamp())), 503);
+    let stale = get_nonce(CLIENT.1, t0().timestamp() - 3600);
+    assert_eq!(status(&stale), 503);
+    assert!(json(&stale)["error"]
+        .as_str()
+        .unwrap()
+        .contains("timestamp"));
+    let answer = get_nonce(CLIENT.1, t0().timestamp());
+    assert_eq!(status(&answer), 0, "{}", text(&answer));
+    let n = nonce(&answer.body).unwrap();
+
+    // A revocation signed with another secret is refused, and spends the nonce.
+    let forged = post_form(
+        "/v2/oauth2",
+        &revoke_form(CLIENT.0, "wrong", &n, "sandbox-user-1"),
+    );
+    assert_eq!(status(&forged), 503);
+    assert!(json(&forged)["error"]
+        .as_str()
+        .unwrap()
+        .contains("signature"));
+    let reused = post_form(
+        "/v2/oauth2",
+        &revoke_form(CLIENT.0, CLIENT.1, &n, "sandbox-user-1"),
+    );
+    assert_eq!(status(&reused), 503);
+    assert!(json(&reused)["error"].as_str().unwrap().contains("nonce"));
+    // The grant still works.
+    let getmeas = |token: &str| {
+        let form = [
+            ("action", "getmeas"),
+            ("startdate", "1794000000"),
+            ("enddate", "1794086400"),
+        ];
+        status(&send(&sb, &post("/measure", &form, token), t0()))
+    };
+    assert_eq!(getmeas(&token), 0);
+
+    let n = nonce(&get_nonce(CLIENT.1, t0().timestamp()).body).unwrap();
+    let done = post_form(
+        "/v2/oauth2",
+        &revoke_form(CLIENT.0, CLIENT.1, &n, "sandbox-user-1"),
+    );
+    assert_eq!(status(&done), 0, "{}", text(&done));
+    assert_eq!(w.effective_status(done.status, &done.body), 200);
+    // That account's tokens are dead; another member's are not.
+    assert_eq!(getmeas(&token), 401);
+    assert_eq!(getmeas(&other), 0);
+    // Repeated, it still succeeds (the nonce comes from the remembered secret).
+    let n = nonce(&get_nonce(CLIENT.1, t0().timestamp()).body).unwrap();
+    let again = post_form(
+        "/v2/oauth2",
+        &revoke_form(CLIENT.0, CLIENT.1, &n, "sandbox-user-1"),
+    );
+    assert_eq!(status(&again), 0);
+    // The sandbox's record names the account of each signed revocation.
+    let named: Vec<Option<String>> = sb
+        .calls()
+        .into_iter()
+        .filter(|c| c.path == "/v2/oauth2")
+        .map(|c| c.sandbox_user)
+        .collect();
+    let one = Some("sandbox-user-1".to_owned());
+    assert_eq!(named, [None, None, one.clone(), one]);
+}
+
+#[test]
 fn a_token_without_the_metrics_scope_gets_no_measures() {
     let sb = sandbox();
     let mut pairs: Vec<(&str, String)> = authorize_params("user.activity,user.info")

@@ -27,6 +27,13 @@ fn production_speaks_to_withings_with_its_token_dialect() {
     );
     assert_eq!(m.token_url, "https://wbsapi.withings.net/v2/oauth2");
     assert_eq!(m.revoke_url, None);
+    assert_eq!(
+        w.revoke_style(),
+        crate::RevokeStyle::WithingsSigned {
+            nonce_url: "https://wbsapi.withings.net/v2/signature".into(),
+            revoke_url: "https://wbsapi.withings.net/v2/oauth2".into(),
+        }
+    );
     assert_eq!(m.api_base_url, "https://wbsapi.withings.net");
     assert_eq!(m.scope_separator, ",");
     assert_eq!(m.token_style, TokenStyle::WithingsEnvelope);
@@ -79,6 +86,13 @@ fn the_sandbox_serves_the_same_paths_under_its_base() {
     );
     assert_eq!(m.token_url, format!("{SANDBOX}/withings/oauth/token"));
     assert_eq!(m.revoke_url, None);
+    assert_eq!(
+        w.revoke_style(),
+        crate::RevokeStyle::WithingsSigned {
+            nonce_url: format!("{SANDBOX}/withings/v2/signature"),
+            revoke_url: format!("{SANDBOX}/withings/v2/oauth2"),
+        }
+    );
     assert_eq!(m.api_base_url, format!("{SANDBOX}/withings"));
     let window = TimeWindow {
         start: t("2024-03-30T00:00:00Z"),

@@ -1,0 +1,1 @@
+ALTER TABLE connection_tokens DROP COLUMN vendor_user_sealed;
