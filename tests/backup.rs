@@ -141,6 +141,24 @@ fn is_empty(db: &TestDb) -> bool {
     }
 }
 
+const MARKER: &str = "tributary_restore_pending";
+
+fn mark(db: &TestDb) {
+    use diesel::RunQueryDsl;
+    if db.backend == Backend::Sqlite {
+        std::fs::create_dir_all(db.sqlite_file().parent().unwrap()).unwrap();
+    }
+    let mut c = db.raw_conn();
+    diesel::sql_query(format!("CREATE TABLE {MARKER} (started_at TEXT NOT NULL)"))
+        .execute(&mut c)
+        .unwrap();
+}
+
+fn has_marker(db: &TestDb) -> bool {
+    let mut c = db.raw_conn();
+    tributary::backup::unfinished_restore(&mut c).unwrap()
+}
+
 /// Files the backup or restore left beside the SQLite database.
 fn leftovers(db: &TestDb) -> Vec<String> {
     let Ok(dir) = std::fs::read_dir(db.path().join("data")) else {
@@ -363,6 +381,38 @@ on_both_backends! {
         let o = run(db.path(), &db.env(), &["backup", "--out", out.to_str().unwrap()]);
         assert_eq!(o.status.code(), Some(1));
         assert_eq!(std::fs::read(&out).unwrap(), good);
+    }
+
+    fn an_unfinished_restore_blocks_the_hub_until_restored_again(db: TestDb) {
+        create_portal(&db, "P");
+        let out = db.path().join("hub.trb");
+        backup(&db, &out);
+        let out = out.to_str().unwrap();
+        let fresh = TestDb::new(db.backend);
+        let o = restore(&fresh, &fresh.env(), &[out, "--no-journal"]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert!(!has_marker(&fresh), "a finished restore leaves no marker");
+        // What a restore that stopped after the data went in (before the journal
+        // was re-applied) leaves: the marker. Nothing opens that database.
+        mark(&fresh);
+        let copy = fresh.path().join("copy.trb");
+        let o = run(fresh.path(), &fresh.env(), &["backup", "--out", copy.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(1));
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(stderr.contains("a restore into this database did not finish"), "{stderr}");
+        assert!(!copy.exists());
+        let o = run(fresh.path(), &fresh.env(), &["serve"]);
+        assert_eq!(o.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&o.stderr).contains("did not finish"));
+        // A database holding nothing but the marker (a restore that failed before
+        // any data) counts as empty: the restore is simply run again.
+        let other = TestDb::new(db.backend);
+        mark(&other);
+        let o = restore(&other, &other.env(), &[out, "--no-journal"]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert!(!has_marker(&other));
+        let copy = other.path().join("copy.trb");
+        backup(&other, &copy);
     }
 
     fn the_scheduled_backup_writes_files_and_keeps_the_newest(db: TestDb) {

@@ -13,6 +13,14 @@
 //!   transaction). Then the migrations run, so an older backup is brought up to
 //!   date, and the erasure journal is re-applied: a member erased after the backup
 //!   was made stays erased.
+//! - Until then the database carries a marker table ([`MARKER`]): it is in the
+//!   SQLite file before that file takes its place, and created before
+//!   `pg_restore` runs on PostgreSQL. A restore that stops after the data is in
+//!   but before the journal is re-applied would leave erased members readable, so
+//!   every command that opens the database ([`crate::app::open_storage`]: `serve`,
+//!   `backup`, …) refuses while the marker is there. The marker goes last. A
+//!   database holding nothing but the marker counts as empty, so the restore can
+//!   simply be run again.
 
 pub mod format;
 mod postgres;
@@ -205,6 +213,34 @@ fn describe(url: &DatabaseUrl) -> String {
     }
 }
 
+/// The table that marks a restore not yet finished.
+pub const MARKER: &str = "tributary_restore_pending";
+
+/// Whether the database behind `conn` holds an unfinished restore.
+pub fn unfinished_restore(conn: &mut AnyConnection) -> Result<bool, BackupError> {
+    use diesel::prelude::*;
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let sql = match conn {
+        AnyConnection::Sqlite(_) => format!(
+            "SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = '{MARKER}'"
+        ),
+        AnyConnection::Postgresql(_) => format!(
+            "SELECT count(*) AS n FROM pg_tables WHERE schemaname = current_schema() AND tablename = '{MARKER}'"
+        ),
+    };
+    let c: Count = diesel::sql_query(sql)
+        .get_result(conn)
+        .map_err(|e| BackupError::Db(e.to_string()))?;
+    Ok(c.n > 0)
+}
+
+/// The message of a command refused because a restore did not finish.
+pub const UNFINISHED: &str = "a restore into this database did not finish (members erased after the backup may not be erased again yet): empty the database and run `tributary restore` again";
+
 /// `tributary restore FILE [--journal FILE]…`.
 pub fn restore_command(
     settings: &Settings,
@@ -253,6 +289,12 @@ pub fn restore_command(
     let ring = crate::keys::KeyRing::unlock(&mut conn, master)?;
     let erased = crate::erasure::reapply(&mut conn, &ring, &entries)?;
     forget_backup_jobs(&mut conn)?;
+    {
+        use diesel::RunQueryDsl;
+        diesel::sql_query(format!("DROP TABLE {MARKER}"))
+            .execute(&mut conn)
+            .map_err(|e| BackupError::Db(format!("cannot remove the restore marker: {e}")))?;
+    }
     let (tables, rows) = count(&mut conn)?;
     tracing::info!(file = %file_name(file), bytes, tables, rows, erased, "restored");
     Ok(Restored {

@@ -142,10 +142,12 @@ pub fn not_empty(url: &SecretString) -> Result<Option<String>, BackupError> {
     }
     let mut conn = diesel::PgConnection::establish(url.expose_secret())
         .map_err(|e| BackupError::Db(format!("cannot connect to {}: {e}", describe(url))))?;
-    let c: Count =
-        diesel::sql_query("SELECT count(*) AS n FROM pg_tables WHERE schemaname = 'public'")
-            .get_result(&mut conn)
-            .map_err(|e| BackupError::Db(e.to_string()))?;
+    let c: Count = diesel::sql_query(format!(
+        "SELECT count(*) AS n FROM pg_tables WHERE schemaname = 'public' AND tablename <> '{}'",
+        super::MARKER
+    ))
+    .get_result(&mut conn)
+    .map_err(|e| BackupError::Db(e.to_string()))?;
     Ok((c.n > 0).then(|| format!("it has {} tables", c.n)))
 }
 
@@ -157,6 +159,18 @@ pub struct Restore {
 }
 
 pub fn restore(url: &SecretString) -> Result<Restore, BackupError> {
+    // Marked unfinished before any data goes in (see `super::MARKER`).
+    {
+        use diesel::prelude::*;
+        let mut conn = diesel::PgConnection::establish(url.expose_secret())
+            .map_err(|e| BackupError::Db(format!("cannot connect to {}: {e}", describe(url))))?;
+        diesel::sql_query(format!(
+            "CREATE TABLE IF NOT EXISTS public.{} (started_at TEXT NOT NULL)",
+            super::MARKER
+        ))
+        .execute(&mut conn)
+        .map_err(|e| BackupError::Db(format!("cannot mark the restore: {e}")))?;
+    }
     let t = target(url)?;
     let mut child = command("pg_restore", &t)
         .args([

@@ -62,9 +62,14 @@ pub async fn run(ctx: &SyncContext, job: &Job) -> Result<Done, JobError> {
             crate::store::sync_state::ERROR,
         ));
     };
+    // Written without holding a pooled connection: the backup takes its own, and
+    // a small pool (SQLite's) must not wait on itself for the length of a backup.
+    tokio::task::spawn_blocking(move || write_one(&scheduled))
+        .await
+        .map_err(|e| JobError::Retry(format!("backup task: {e}")))?
+        .map_err(|e| JobError::Retry(format!("backup: {e}")))?;
     let job = job.clone();
     crate::sync::run::blocking(ctx, move |conn| {
-        write_one(&scheduled).map_err(|e| JobError::Retry(format!("backup: {e}")))?;
         if jobs::complete(conn, &job)? {
             Ok(Done::default())
         } else {

@@ -78,10 +78,11 @@ pub fn not_empty(path: &Path) -> Result<Option<String>, BackupError> {
     let counted = diesel::SqliteConnection::establish(&uri)
         .map_err(|e| e.to_string())
         .and_then(|mut c| {
-            diesel::sql_query(
+            diesel::sql_query(format!(
                 "SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' \
-                 AND name NOT LIKE 'sqlite_%'",
-            )
+                     AND name NOT LIKE 'sqlite_%' AND name <> '{}'",
+                super::MARKER
+            ))
             .get_result::<Count>(&mut c)
             .map_err(|e| e.to_string())
         });
@@ -135,6 +136,17 @@ impl Restore {
             return Err(BackupError::Db(
                 "the backup's payload is not a SQLite database".into(),
             ));
+        }
+        // Marked unfinished before it takes its place (see `super::MARKER`).
+        {
+            let mut conn = diesel::SqliteConnection::establish(&self.tmp.path().to_string_lossy())
+                .map_err(|e| BackupError::Db(format!("cannot open the restored database: {e}")))?;
+            diesel::sql_query(format!(
+                "CREATE TABLE IF NOT EXISTS {} (started_at TEXT NOT NULL)",
+                super::MARKER
+            ))
+            .execute(&mut conn)
+            .map_err(|e| BackupError::Db(format!("cannot mark the restore: {e}")))?;
         }
         for suffix in ["-wal", "-shm"] {
             let side = PathBuf::from(format!("{}{suffix}", self.path.display()));
