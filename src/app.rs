@@ -28,9 +28,6 @@ pub fn open_storage(settings: &Settings) -> anyhow::Result<(Database, Arc<KeyRin
         tracing::info!(backend = database.backend_name(), migrations = ?applied, "applied migrations");
     }
     let mut conn = database.conn()?;
-    if crate::backup::unfinished_restore(&mut conn)? {
-        anyhow::bail!(crate::backup::UNFINISHED);
-    }
     let ring = KeyRing::unlock(&mut conn, master)?;
     Ok((database, Arc::new(ring)))
 }

@@ -250,9 +250,11 @@ on_both_backends! {
             assert_eq!(std::fs::metadata(&out).unwrap().permissions().mode() & 0o777, 0o600);
         }
 
-        // Nothing of the database in clear.
+        // Nothing of the database in clear. (Needles of five bytes or more: a
+        // three-byte one such as "bob" turns up by chance in megabytes of
+        // ciphertext about once in ten runs.)
         let bytes = std::fs::read(&out).unwrap();
-        for needle in ["SQLite format 3", "observations", "member_keys", "PGDMP", "alice", "bob", "carol", "CREATE TABLE"] {
+        for needle in ["SQLite format 3", "observations", "member_keys", "PGDMP", "alice", "carol", "CREATE TABLE"] {
             assert!(!contains(&bytes, needle.as_bytes()), "{needle} in clear in the backup");
         }
 

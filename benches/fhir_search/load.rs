@@ -249,6 +249,7 @@ fn grant(
             not_granted: &[],
             vendor_app_id: None,
             vendor_user: None,
+            keep_vendor_user: false,
         },
         &Tokens {
             access: SecretString::from("bench-access-token".to_owned()),

@@ -182,6 +182,24 @@ pub enum RevokeStyle {
     },
 }
 
+impl RevokeStyle {
+    /// Whether the call names the member's account at the vendor, so the hub must
+    /// keep the account id (sealed) for it.
+    pub fn names_account(&self) -> bool {
+        matches!(self, Self::WithingsSigned { .. })
+    }
+
+    /// Whether the call ends the account's grant to the app as a whole rather than
+    /// one set of tokens (Withings' revoke, Garmin's deregistration): then it must
+    /// not run while the account is connected through the app again.
+    pub fn ends_account_grant(&self) -> bool {
+        matches!(
+            self,
+            Self::WithingsSigned { .. } | Self::BearerDelete { .. }
+        )
+    }
+}
+
 /// A call the hub makes with a vendor app's own credentials (in `headers`, so
 /// this type is never printed).
 pub struct AppCall {

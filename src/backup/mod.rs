@@ -17,8 +17,8 @@
 //!   SQLite file before that file takes its place, and created before
 //!   `pg_restore` runs on PostgreSQL. A restore that stops after the data is in
 //!   but before the journal is re-applied would leave erased members readable, so
-//!   every command that opens the database ([`crate::app::open_storage`]: `serve`,
-//!   `backup`, …) refuses while the marker is there. The marker goes last. A
+//!   every command that opens the database (`crate::db::open`: `serve`, `backup`,
+//!   `migrate`, …) refuses while the marker is there. The marker goes last. A
 //!   database holding nothing but the marker counts as empty, so the restore can
 //!   simply be run again.
 
@@ -213,33 +213,7 @@ fn describe(url: &DatabaseUrl) -> String {
     }
 }
 
-/// The table that marks a restore not yet finished.
-pub const MARKER: &str = "tributary_restore_pending";
-
-/// Whether the database behind `conn` holds an unfinished restore.
-pub fn unfinished_restore(conn: &mut AnyConnection) -> Result<bool, BackupError> {
-    use diesel::prelude::*;
-    #[derive(diesel::QueryableByName)]
-    struct Count {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
-    let sql = match conn {
-        AnyConnection::Sqlite(_) => format!(
-            "SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = '{MARKER}'"
-        ),
-        AnyConnection::Postgresql(_) => format!(
-            "SELECT count(*) AS n FROM pg_tables WHERE schemaname = current_schema() AND tablename = '{MARKER}'"
-        ),
-    };
-    let c: Count = diesel::sql_query(sql)
-        .get_result(conn)
-        .map_err(|e| BackupError::Db(e.to_string()))?;
-    Ok(c.n > 0)
-}
-
-/// The message of a command refused because a restore did not finish.
-pub const UNFINISHED: &str = "a restore into this database did not finish (members erased after the backup may not be erased again yet): empty the database and run `tributary restore` again";
+pub use crate::db::{unfinished_restore, RESTORE_MARKER as MARKER};
 
 /// `tributary restore FILE [--journal FILE]…`.
 pub fn restore_command(
@@ -283,7 +257,7 @@ pub fn restore_command(
     let url = &settings.database.url;
     let header = check(file, url, &backup_key)?;
     let bytes = restore_payload(file, url, &header, &backup_key)?;
-    let (db, applied) = crate::db::open(&settings.database)?;
+    let (db, applied) = crate::db::open_restoring(&settings.database)?;
     let mut conn = db.conn()?;
     // The ring must open with this master key, as it will when the hub starts.
     let ring = crate::keys::KeyRing::unlock(&mut conn, master)?;
@@ -394,9 +368,13 @@ fn restore_payload(
             });
             drop(stdin);
             match fed {
-                Ok(bytes) => child.finish().map(|()| bytes),
+                Ok(bytes) => child.finish().map(|()| bytes).inspect_err(|_| {
+                    // pg_restore's one transaction rolled back: nothing went in.
+                    postgres::unmark(url);
+                }),
                 Err(e) => {
                     child.abort();
+                    postgres::unmark(url);
                     Err(e)
                 }
             }

@@ -98,6 +98,8 @@ pub fn dump(url: &SecretString) -> Result<Dump, BackupError> {
             "--dbname",
         ])
         .arg(&t.url)
+        // A dump taken during a restore must not carry its marker.
+        .arg(format!("--exclude-table={}", super::MARKER))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -143,12 +145,22 @@ pub fn not_empty(url: &SecretString) -> Result<Option<String>, BackupError> {
     let mut conn = diesel::PgConnection::establish(url.expose_secret())
         .map_err(|e| BackupError::Db(format!("cannot connect to {}: {e}", describe(url))))?;
     let c: Count = diesel::sql_query(format!(
-        "SELECT count(*) AS n FROM pg_tables WHERE schemaname = 'public' AND tablename <> '{}'",
+        "SELECT count(*) AS n FROM pg_tables WHERE schemaname = current_schema() AND tablename <> '{}'",
         super::MARKER
     ))
     .get_result(&mut conn)
     .map_err(|e| BackupError::Db(e.to_string()))?;
     Ok((c.n > 0).then(|| format!("it has {} tables", c.n)))
+}
+
+/// Remove the restore marker after `pg_restore` rolled back (best effort: left,
+/// it only makes the hub refuse the empty database until a restore finishes).
+pub fn unmark(url: &SecretString) {
+    use diesel::prelude::*;
+    if let Ok(mut conn) = diesel::PgConnection::establish(url.expose_secret()) {
+        let _ =
+            diesel::sql_query(format!("DROP TABLE IF EXISTS {}", super::MARKER)).execute(&mut conn);
+    }
 }
 
 /// A running `pg_restore` reading the archive from `stdin`.
@@ -165,7 +177,7 @@ pub fn restore(url: &SecretString) -> Result<Restore, BackupError> {
         let mut conn = diesel::PgConnection::establish(url.expose_secret())
             .map_err(|e| BackupError::Db(format!("cannot connect to {}: {e}", describe(url))))?;
         diesel::sql_query(format!(
-            "CREATE TABLE IF NOT EXISTS public.{} (started_at TEXT NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS {} (started_at TEXT NOT NULL)",
             super::MARKER
         ))
         .execute(&mut conn)

@@ -145,6 +145,10 @@ impl TokenContext {
         };
         match oauth::refresh(&self.http, connector.manifest(), &creds, &refresh_token).await {
             Ok(issued) => {
+                let account = issued
+                    .vendor_user
+                    .clone()
+                    .filter(|_| connector.revoke_style().names_account());
                 let tokens = Tokens {
                     access: issued.access,
                     // A vendor that does not rotate keeps the old refresh token valid.
@@ -154,7 +158,22 @@ impl TokenContext {
                 let access = tokens.access.clone();
                 let stored = self
                     .blocking(move |conn, ring| {
-                        connections::store_refreshed(conn, ring, &connection, generation, &tokens)
+                        let stored = connections::store_refreshed(
+                            conn,
+                            ring,
+                            &connection,
+                            generation,
+                            &tokens,
+                        )?;
+                        if let Some(account) = account.filter(|_| stored) {
+                            // The tokens are stored; this only fills in an old gap.
+                            if let Err(e) =
+                                connections::keep_vendor_account(conn, ring, &connection, &account)
+                            {
+                                tracing::warn!(error = %e, "cannot keep the vendor account id");
+                            }
+                        }
+                        Ok(stored)
                     })
                     .await?;
                 if stored {

@@ -185,6 +185,7 @@ pub async fn callback(
                 not_granted: &not_granted,
                 vendor_app_id: creds.vendor_app_id.as_deref(),
                 vendor_user: vendor_user.as_deref(),
+                keep_vendor_user: planner.revoke_style().names_account(),
             };
             let connection = connections::connect(
                 conn,

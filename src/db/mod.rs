@@ -12,7 +12,9 @@ mod pool;
 pub mod schema;
 
 pub use migrate::{pending_migrations, run_migrations};
-pub use pool::{open, Database, DbError, PooledConn};
+pub use pool::{
+    open, open_restoring, unfinished_restore, Database, DbError, PooledConn, RESTORE_MARKER,
+};
 
 /// One SQLite writer of this process at a time (see
 /// [`AnyConnection::write_transaction`]); parking_lot's mutex hands over fairly

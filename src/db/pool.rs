@@ -29,6 +29,30 @@ pub enum DbError {
     Query(#[from] diesel::result::Error),
     #[error("database migrations failed: {0}")]
     Migration(String),
+    #[error("a restore into this database did not finish (members erased after the backup may not be erased again yet): empty the database and run `tributary restore` again")]
+    UnfinishedRestore,
+}
+
+/// The table that marks a restore not yet finished (`crate::backup`).
+pub const RESTORE_MARKER: &str = "tributary_restore_pending";
+
+/// Whether the database behind `conn` holds an unfinished restore.
+pub fn unfinished_restore(conn: &mut AnyConnection) -> Result<bool, diesel::result::Error> {
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let sql = match conn {
+        AnyConnection::Sqlite(_) => format!(
+            "SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = '{RESTORE_MARKER}'"
+        ),
+        AnyConnection::Postgresql(_) => format!(
+            "SELECT count(*) AS n FROM pg_tables WHERE schemaname = current_schema() AND tablename = '{RESTORE_MARKER}'"
+        ),
+    };
+    let c: Count = diesel::RunQueryDsl::get_result(diesel::sql_query(sql), conn)?;
+    Ok(c.n > 0)
 }
 
 /// The pool plus what the readiness check needs to know about the backend.
@@ -177,8 +201,21 @@ impl r2d2::HandleError<r2d2::Error> for TracingErrorHandler {
 }
 
 /// Open the configured database: create the SQLite file if needed, build the pool,
-/// and apply pending migrations.
+/// and apply pending migrations. A database a restore has not finished with is
+/// refused before anything is applied to it.
 pub fn open(settings: &DatabaseSettings) -> Result<(Database, Vec<String>), DbError> {
+    open_checked(settings, true)
+}
+
+/// [`open`] for `tributary restore` itself, which finishes what it marked.
+pub fn open_restoring(settings: &DatabaseSettings) -> Result<(Database, Vec<String>), DbError> {
+    open_checked(settings, false)
+}
+
+fn open_checked(
+    settings: &DatabaseSettings,
+    refuse_unfinished_restore: bool,
+) -> Result<(Database, Vec<String>), DbError> {
     let (target, sqlite_path) = match &settings.url {
         DatabaseUrl::Sqlite { path } => {
             create_sqlite(path)?;
@@ -213,6 +250,9 @@ pub fn open(settings: &DatabaseSettings) -> Result<(Database, Vec<String>), DbEr
     let db = Database { pool, sqlite_path };
     let applied = {
         let mut conn = db.conn()?;
+        if refuse_unfinished_restore && unfinished_restore(&mut conn)? {
+            return Err(DbError::UnfinishedRestore);
+        }
         run_migrations(&mut conn).map_err(|e| DbError::Migration(e.to_string()))?
     };
     Ok((db, applied))

@@ -178,8 +178,11 @@ pub struct Grant<'a> {
     pub not_granted: &'a [String],
     pub vendor_app_id: Option<&'a str>,
     /// The vendor's id of the member's account, where its token response gave one
-    /// (kept only as a keyed hash, to find the connection a notification names).
+    /// (kept as a keyed hash, to find the connection a notification names).
     pub vendor_user: Option<&'a str>,
+    /// Whether the id itself is also kept, sealed with the member's key: only for
+    /// vendors whose revocation names the account (Withings).
+    pub keep_vendor_user: bool,
 }
 
 /// The lookup hash of a vendor's account id.
@@ -192,29 +195,84 @@ fn vendor_user_hash(ring: &KeyRing, vendor: &str, vendor_user: &str) -> Vec<u8> 
 }
 
 /// Record the vendor's id of the connection's account (for vendors that name it
-/// only when asked, after the token exchange): as a keyed hash to find the
-/// connection by, and sealed with the member's key beside the tokens.
+/// only when asked, after the token exchange): kept as a keyed hash only.
 pub fn set_vendor_user(
     conn: &mut AnyConnection,
     ring: &KeyRing,
     connection: &Connection,
     vendor_user: &str,
 ) -> Result<(), StoreError> {
+    diesel::update(connections::table.find(&connection.id))
+        .set(connections::vendor_user_hash.eq(vendor_user_hash(
+            ring,
+            &connection.vendor,
+            vendor_user,
+        )))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The keyed hash of the connection's vendor account, where known.
+pub fn vendor_user_hash_of(
+    conn: &mut AnyConnection,
+    connection: &str,
+) -> Result<Option<Vec<u8>>, StoreError> {
+    Ok(connections::table
+        .find(connection)
+        .select(connections::vendor_user_hash)
+        .first::<Option<Vec<u8>>>(conn)
+        .optional()?
+        .flatten())
+}
+
+/// Whether the vendor account behind a revoked connection holds a live grant of
+/// the same app again: the connection itself was reconnected, or another active
+/// connection is to the same account (`account_hash`) through the same app.
+pub fn account_grant_live(
+    conn: &mut AnyConnection,
+    connection: &str,
+    vendor: &str,
+    vendor_app_id: Option<&str>,
+    account_hash: Option<&[u8]>,
+) -> Result<bool, StoreError> {
+    let active = Status::Active.as_str();
+    let mut apps: Vec<Option<String>> = connections::table
+        .filter(connections::id.eq(connection))
+        .filter(connections::status.eq(active))
+        .select(connections::vendor_app_id)
+        .load(conn)?;
+    if let Some(hash) = account_hash {
+        apps.extend(
+            connections::table
+                .filter(connections::vendor.eq(vendor))
+                .filter(connections::vendor_user_hash.eq(hash))
+                .filter(connections::status.eq(active))
+                .select(connections::vendor_app_id)
+                .load::<Option<String>>(conn)?,
+        );
+    }
+    Ok(apps.iter().any(|a| a.as_deref() == vendor_app_id))
+}
+
+/// Keep the account id a token refresh named, sealed, where the connection has
+/// none yet (connections made before the hub kept it; Withings names the account
+/// in every token answer). `false` when there was one already or no tokens row.
+pub fn keep_vendor_account(
+    conn: &mut AnyConnection,
+    ring: &KeyRing,
+    connection: &Connection,
+    vendor_user: &str,
+) -> Result<bool, StoreError> {
     let key = member_key(conn, ring, connection.member_id.as_str())?;
     let sealed = seal_vendor_user(&key, &connection.id, &connection.member_id, vendor_user);
-    conn.write_transaction(|conn| {
-        diesel::update(connections::table.find(&connection.id))
-            .set(connections::vendor_user_hash.eq(vendor_user_hash(
-                ring,
-                &connection.vendor,
-                vendor_user,
-            )))
-            .execute(conn)?;
-        diesel::update(connection_tokens::table.find(&connection.id))
-            .set(connection_tokens::vendor_user_sealed.eq(Some(sealed)))
-            .execute(conn)?;
-        Ok(())
-    })
+    let n = diesel::update(
+        connection_tokens::table
+            .find(&connection.id)
+            .filter(connection_tokens::vendor_user_sealed.is_null()),
+    )
+    .set(connection_tokens::vendor_user_sealed.eq(Some(sealed)))
+    .execute(conn)?;
+    Ok(n == 1)
 }
 
 /// The vendor's id of the connection's account, for calls that must name it
@@ -405,10 +463,10 @@ pub fn connect(
             }
         };
         let key = member_key(conn, ring, member.as_str())?;
-        // The account id the vendor named now, else the one kept from before (a
-        // vendor that names it only when asked is not asked again).
-        let vendor_user_sealed = match grant.vendor_user {
+        // The account id the vendor named now, else the one kept from before.
+        let vendor_user_sealed = match grant.vendor_user.filter(|_| grant.keep_vendor_user) {
             Some(u) => Some(seal_vendor_user(&key, &id, member, u)),
+            None if !grant.keep_vendor_user => None,
             None => connection_tokens::table
                 .find(&id)
                 .select(connection_tokens::vendor_user_sealed)

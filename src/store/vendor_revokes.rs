@@ -37,6 +37,10 @@ struct Payload {
     /// vendor whose revocation names the account (Withings).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     account: Option<String>,
+    /// The keyed hash of the account (base64), to tell whether the account is
+    /// connected again when the job runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    account_hash: Option<String>,
 }
 
 /// What a `vendor_revoke` job works with once opened.
@@ -49,6 +53,8 @@ pub struct Pending {
     pub refresh: Option<SecretString>,
     /// The vendor's id of the member's account, where the vendor named it.
     pub account: Option<SecretString>,
+    /// Its keyed hash, where known.
+    pub account_hash: Option<Vec<u8>>,
 }
 
 /// Queue the withdrawal of the connection's grant, in the caller's transaction;
@@ -62,6 +68,7 @@ pub fn queue(
         return Ok(false);
     };
     let account = connections::vendor_account(conn, ring, connection)?;
+    let account_hash = connections::vendor_user_hash_of(conn, &connection.id)?;
     let mut seal = |kind: &str, v: &SecretString| -> Result<String, StoreError> {
         let row = format!("{}/{kind}", connection.id);
         let sealed = ring.seal_hub_secret(conn, TABLE, &row, v.expose_secret().as_bytes())?;
@@ -79,6 +86,7 @@ pub fn queue(
             .map(|r| seal("refresh", r))
             .transpose()?,
         account: account.as_ref().map(|a| seal("account", a)).transpose()?,
+        account_hash: account_hash.map(|h| STANDARD.encode(h)),
     };
     let payload = serde_json::to_value(&payload)
         .map_err(|e| StoreError::Invalid(format!("vendor revoke payload: {e}")))?;
@@ -137,5 +145,9 @@ pub fn open(
         access,
         refresh,
         account,
+        account_hash: p
+            .account_hash
+            .as_deref()
+            .and_then(|h| STANDARD.decode(h).ok()),
     })
 }

@@ -12,7 +12,7 @@ use super::run::{blocking, Done, JobError};
 use super::SyncContext;
 use crate::connect::oauth::{self, OAuthError};
 use crate::store::jobs::{self, Job};
-use crate::store::vendor_revokes;
+use crate::store::{connections, vendor_revokes};
 use secrecy::ExposeSecret;
 use std::time::Duration;
 use tributary_connectors::RevokeStyle;
@@ -44,6 +44,31 @@ pub async fn run(ctx: &SyncContext, job: &Job) -> Result<Done, JobError> {
         ));
     };
     let style = connector.revoke_style();
+    if style.ends_account_grant() {
+        // Withdrawing would end the grant the account holds again (the member
+        // reconnected before this job ran, or another connection is to the same
+        // account through the same app): the grant is live, and stays.
+        let (id, vendor, app, hash) = (
+            pending.connection.clone(),
+            pending.vendor.clone(),
+            pending.vendor_app_id.clone(),
+            pending.account_hash.clone(),
+        );
+        let live = blocking(ctx, move |conn| {
+            Ok(connections::account_grant_live(
+                conn,
+                &id,
+                &vendor,
+                app.as_deref(),
+                hash.as_deref(),
+            )?)
+        })
+        .await?;
+        if live {
+            tracing::info!(vendor = %pending.vendor, connection = %pending.connection, "the account is connected again through the app: its grant is not withdrawn");
+            return finish(ctx, job).await;
+        }
+    }
     let outcome = match style {
         RevokeStyle::None => Ok(()),
         RevokeStyle::Rfc7009 => {
@@ -129,6 +154,10 @@ pub async fn run(ctx: &SyncContext, job: &Job) -> Result<Done, JobError> {
     };
     outcome?;
     tracing::info!(vendor = %pending.vendor, connection = %pending.connection, "grant withdrawn at the vendor");
+    finish(ctx, job).await
+}
+
+async fn finish(ctx: &SyncContext, job: &Job) -> Result<Done, JobError> {
     let job = job.clone();
     blocking(ctx, move |conn| {
         if jobs::complete(conn, &job)? {
@@ -188,7 +217,10 @@ async fn signed_call(
         .map_err(|_| JobError::Retry(format!("{what}: the answer stopped midway")))?;
     match connector.effective_status(http_status, &body) {
         200..=299 => Ok(body.to_vec()),
-        code @ (429 | 500..=599) => Err(JobError::Retry(format!("{what} answered as HTTP {code}"))),
+        // 501 (Withings 2554, "not implemented") will not change by waiting.
+        code @ (429 | 500 | 502..=599) => {
+            Err(JobError::Retry(format!("{what} answered as HTTP {code}")))
+        }
         code => Err(JobError::Fatal(
             format!("the vendor refused the {what} (answered as HTTP {code})"),
             "error",

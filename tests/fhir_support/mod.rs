@@ -237,6 +237,7 @@ pub fn connect_demo(
             not_granted: &[],
             vendor_app_id: None,
             vendor_user: None,
+            keep_vendor_user: false,
         },
         &connections::Tokens {
             access: "a".to_owned().into(),
