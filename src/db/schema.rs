@@ -365,6 +365,8 @@ diesel::table! {
         ok -> Bool,
         failed -> Text,
         interval_ms -> BigInt,
+        vendors_up -> Text,
+        vendors_down -> Text,
     }
 }
 

@@ -7,11 +7,16 @@
 //! taken as soon as the database answers again, so the outage is in the record.
 //! The automatic incident is kept in memory for the same reason and written when it
 //! can be; its notices go out directly (`notify`), not through the outbox.
+//!
+//! Each round also takes the vendors' states from the process's
+//! [`VendorHealth`] into the sample (vendor outages, never the hub's downtime) and
+//! into `tributary_vendor_up`.
 
 use super::checks::Checks;
 use super::notify::Notifier;
 use super::sla::Sample;
 use super::store::{self, Incident};
+use super::vendor_health::VendorHealth;
 use crate::config::{MaintenanceSettings, MonitorSettings};
 use crate::db::Database;
 use crate::http::metrics::Metrics;
@@ -32,6 +37,7 @@ pub struct Monitor {
     pub instance: String,
     pub notifier: Notifier,
     pub metrics: Arc<Metrics>,
+    pub vendors: Arc<VendorHealth>,
     buffer: VecDeque<Sample>,
     failing_since: Option<NaiveDateTime>,
     incident: Option<Incident>,
@@ -58,12 +64,19 @@ impl Monitor {
             instance,
             notifier,
             metrics,
+            vendors: Arc::default(),
             buffer: VecDeque::new(),
             failing_since: None,
             incident: None,
             incident_dirty: false,
             database_ok: false,
         }
+    }
+
+    /// Take the vendors' states from `vendors` (the process's tracker) each round.
+    pub fn watching(mut self, vendors: Arc<VendorHealth>) -> Self {
+        self.vendors = vendors;
+        self
     }
 
     fn db(&self) -> Database {
@@ -96,6 +109,8 @@ impl Monitor {
         let at = events::now();
         let (mut failed, database_ok) = self.checks.run().await;
         self.database_ok = database_ok;
+        let vendors = self.vendors.take_round();
+        self.metrics.ops.vendors(&vendors);
         let interval_ms = i64::try_from(self.settings.interval.as_millis()).unwrap_or(i64::MAX);
         self.buffer.push_back(Sample {
             instance: self.instance.clone(),
@@ -103,6 +118,7 @@ impl Monitor {
             ok: failed.is_empty(),
             failed: failed.clone(),
             interval_ms,
+            vendors,
         });
         while self.buffer.len() > BUFFER_LIMIT {
             self.buffer.pop_front();
