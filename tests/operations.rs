@@ -4,7 +4,8 @@
 //! and shows in the SLA report with the downtime and availability computed here;
 //! an announced maintenance window is excluded, an unannounced one counts; two
 //! instances: one down while the other serves is not downtime, both down is; the
-//! status page and the HTML report render in headless Chromium.
+//! status page and the HTML report render in headless Chromium. A vendor's outage
+//! is recorded per vendor and is not downtime.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -210,6 +211,77 @@ on_both_backends! {
         assert_eq!(r["maintenance"][1]["announced"], false);
         assert_eq!(r["maintenance"][1]["excluded_minutes"], 0.0);
         assert_figures(&r, seen);
+    }
+
+    fn a_vendor_outage_is_recorded_per_vendor_and_is_not_downtime(db: TestDb) {
+        // Failed syncs retried within a second or two, and a short backfill.
+        let sync = "[sync]\nbackfill_days = 1\npoll_interval_ms = 100\nretry_base_secs = 1\nretry_max_secs = 2\nmax_attempts = 100\n";
+        let hub = start_with(&db, &db.env(), sync);
+        let (_, key) = create_portal(&db, "P");
+        common::demo::connect_alice(&hub, &key);
+        let api = Api::new(&hub, Some(&key));
+        let idle = || {
+            let c = api.call("GET", "/v1/members/alice/connections", None).1;
+            c["data"][0]["sync"].as_array().is_some_and(|a| !a.is_empty() && a.iter().all(|s| s["state"] == "idle"))
+        };
+        assert!(eventually(60, idle), "{}", api.call("GET", "/v1/members/alice/connections", None).1);
+        let vendor_up = |v: u8| hub.get("/metrics").text().unwrap().contains(&format!("tributary_vendor_up{{vendor=\"demo\"}} {v}"));
+        assert!(eventually(10, || vendor_up(1)), "{}", hub.get("/metrics").text().unwrap());
+        let sync_now = || assert_eq!(api.call("POST", "/v1/members/alice/connections/demo/sync", None).0, 202);
+        // The backfill's calls out of the member's quota (60 a minute): the first
+        // calls of the outage go out at once.
+        std::thread::sleep(Duration::from_secs(3));
+
+        // The vendor answers every data call with 500 for eight seconds, while syncs
+        // keep trying.
+        let control = reqwest::blocking::Client::new();
+        let faults = hub.url("/sandbox/demo/_control/faults");
+        let fault = json!({"kind": "server_error", "times": 100_000});
+        assert_eq!(control.post(&faults).json(&fault).send().unwrap().status(), 200);
+        let cut = Instant::now();
+        let (mut metric_down, mut page_down) = (false, false);
+        while cut.elapsed() < Duration::from_secs(8) {
+            sync_now();
+            std::thread::sleep(Duration::from_millis(500));
+            metric_down |= vendor_up(0);
+            page_down |= hub.get("/status").text().unwrap().contains(r#"data-vendor="demo">demo: down<"#);
+        }
+        assert_eq!(control.delete(&faults).send().unwrap().status(), 200);
+        let seen = cut.elapsed();
+        assert!(metric_down, "tributary_vendor_up never said 0");
+        assert!(page_down, "the status page never showed demo down");
+        // It answers again: up at the next sync.
+        assert!(eventually(30, || { sync_now(); vendor_up(1) }), "{}", hub.logs());
+        assert!(eventually(60, idle));
+        std::thread::sleep(Duration::from_secs(2));
+
+        let r = report(&hub, &key);
+        eprintln!("vendor outage {seen:?}: {r:#}");
+        let down = secs(&r["vendors"]["demo"]);
+        // Down from the first round after the first failed call, up from the first
+        // round after the first answered one (rounds of 1 s; calls paced by the
+        // member's quota).
+        assert!(down >= seen.as_secs_f64() - 3.5 && down <= seen.as_secs_f64() + 3.0, "demo down {down} s, outage {seen:?}: {r:#}");
+        let outages = r["vendor_outages"].as_array().unwrap();
+        assert!(!outages.is_empty() && outages.iter().all(|o| o["vendor"] == "demo"), "{r:#}");
+        let listed: f64 = outages.iter().map(|o| secs(&o["minutes"])).sum();
+        assert!((listed - down).abs() < 1e-6, "{r:#}");
+        // Not the hub's downtime.
+        assert_eq!(r["downtime_minutes"], 0.0, "{r:#}");
+        assert_eq!(r["availability_percent"], 100.0, "{r:#}");
+        assert!(r["downtime"].as_array().unwrap().is_empty(), "{r:#}");
+
+        // The status page shows the vendor's current state (its name and up or
+        // down, nothing else); the table report lists the outage.
+        let page = hub.get("/status").text().unwrap();
+        assert!(page.contains(r#"data-vendor="demo">demo: up<"#), "{page}");
+        assert!(page.contains("All systems operational"), "{page}");
+        assert!(!page.contains("alice") && !page.contains("prt_"), "no tenant data");
+        let out = run(db.path(), &db.env(), &["sla", "report", "--month", &month()]);
+        let table = String::from_utf8(out.stdout).unwrap();
+        assert!(table.contains("Vendor outages (not downtime)") && table.contains(" demo\n"), "{table}");
+        let html = run(db.path(), &db.env(), &["sla", "report", "--month", &month(), "--format", "html"]);
+        assert!(String::from_utf8(html.stdout).unwrap().contains("<td>demo</td>"));
     }
 
     fn the_status_page_and_the_html_report_render_in_chromium(db: TestDb) {
