@@ -4,8 +4,9 @@
 //! and shows in the SLA report with the downtime and availability computed here;
 //! an announced maintenance window is excluded, an unannounced one counts; two
 //! instances: one down while the other serves is not downtime, both down is; the
-//! status page and the HTML report render in headless Chromium. A vendor's outage
-//! is recorded per vendor and is not downtime.
+//! status page and the HTML report render in headless Chromium. An instance cut off
+//! alone while its peer serves opens no incident. A vendor's outage is recorded per
+//! vendor and is not downtime.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -26,6 +27,25 @@ fn start(db: &TestDb, env: &[(&str, String)]) -> Hub {
 fn start_with(db: &TestDb, env: &[(&str, String)], more: &str) -> Hub {
     let cfg = db.write_config(&format!("{more}\n{CONFIG}"));
     Hub::start_with(db.path(), env, &["--config", cfg.to_str().unwrap()])
+}
+
+/// The test config with `peer` in `[monitor] peers`.
+fn start_with_peer(db: &TestDb, env: &[(&str, String)], peer: &str) -> Hub {
+    let config = CONFIG.replacen(
+        "[monitor]\n",
+        &format!("[monitor]\npeers = [\"{peer}\"]\n"),
+        1,
+    );
+    let cfg = db.write_config(&config);
+    Hub::start_with(db.path(), env, &["--config", cfg.to_str().unwrap()])
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn month() -> String {
@@ -368,25 +388,53 @@ fn backend(db: &TestDb) -> &'static str {
     }
 }
 
-/// Two instances on one PostgreSQL, each through its own proxy.
+/// Two instances on one PostgreSQL, each through its own proxy, each listing the
+/// other in `[monitor] peers`.
 #[test]
 fn two_instances_one_down_is_not_downtime_both_down_is() {
     let db = TestDb::new(Backend::Postgres);
     let (a, b) = (PgProxy::start(), PgProxy::start());
+    let receiver = Receiver::start();
     let env = |p: &PgProxy| {
         vec![
             ("TRIBUTARY_DATABASE_URL", p.url(&db)),
             ("TRIBUTARY_MASTER_KEY", test_master_key()),
         ]
     };
-    let hub_a = start(&db, &env(&a));
-    let _hub_b = start(&db, &env(&b));
+    // B's port is chosen first so that A can name it.
+    let b_port = free_port();
+    let hub_a = start_with_peer(&db, &env(&a), &format!("http://127.0.0.1:{b_port}"));
+    let mut env_b = env(&b);
+    env_b.push(("TRIBUTARY_LISTEN", format!("127.0.0.1:{b_port}")));
+    let _hub_b = start_with_peer(&db, &env_b, &hub_a.url(""));
     let (_, key) = create_portal(&db, "P");
-    std::thread::sleep(Duration::from_secs(3));
+    endpoint(&hub_a, &key, &receiver);
+    std::thread::sleep(Duration::from_secs(3)); // samples, and the endpoint cached by both
+
+    // A alone loses the database for more than twice the incident threshold (3 s):
+    // it cannot read B's samples, probes B, finds it serving: no incident.
     a.cut();
-    std::thread::sleep(Duration::from_secs(5));
+    std::thread::sleep(Duration::from_secs(8));
+    let metrics = hub_a.get("/metrics").text().unwrap();
     a.restore();
+    assert!(
+        hub_a
+            .logs()
+            .contains("this instance is failing; another serves"),
+        "{}",
+        hub_a.logs()
+    );
+    let deferred = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("tributary_monitor_failing_while_another_serves_total "))
+        .unwrap_or_else(|| panic!("{metrics}"));
+    assert!(deferred.parse::<u64>().unwrap() >= 2, "{metrics}");
     std::thread::sleep(Duration::from_secs(4));
+    assert!(
+        receiver.of_type("incident.opened").is_empty(),
+        "{:?}",
+        receiver.accepted()
+    );
     let r = report(&hub_a, &key);
     assert_eq!(r["downtime_minutes"], 0.0, "{r:#}");
     // A's failed rounds were buffered and written when it got the database back.
@@ -397,15 +445,30 @@ fn two_instances_one_down_is_not_downtime_both_down_is() {
     );
     assert!(out.status.success());
 
+    // Both lose it: the hub is down, the notice goes out during the outage.
     a.cut();
     b.cut();
     let cut = Instant::now();
-    std::thread::sleep(Duration::from_secs(5));
+    assert!(
+        eventually(60, || !receiver.of_type("incident.opened").is_empty()),
+        "{}",
+        hub_a.logs()
+    );
+    let opened_after = cut.elapsed();
+    std::thread::sleep(Duration::from_secs(8).saturating_sub(cut.elapsed()));
     a.restore();
     b.restore();
     let seen = cut.elapsed();
-    std::thread::sleep(Duration::from_secs(4));
+    assert!(eventually(30, || !receiver
+        .of_type("incident.resolved")
+        .is_empty()));
+    std::thread::sleep(Duration::from_secs(3));
+    let opened = &receiver.of_type("incident.opened")[0];
+    assert!(opened["data"]["incident"]["cause"]
+        .as_str()
+        .unwrap()
+        .contains("database"));
     let r = report(&hub_a, &key);
-    eprintln!("both down {seen:?}: {r:#}");
+    eprintln!("both down {seen:?}, notice after {opened_after:?}: {r:#}");
     assert_figures(&r, seen);
 }

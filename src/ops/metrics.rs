@@ -1,6 +1,6 @@
 //! The monitor's metrics. Labels are component names and vendor ids only.
 
-use prometheus::{IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
+use prometheus::{IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
@@ -15,6 +15,7 @@ pub struct OpsMetrics {
     vendor_up: IntGaugeVec,
     /// The vendors `vendor_up` has a series for, to drop those no longer known.
     vendors_shown: Mutex<BTreeSet<String>>,
+    another_serves: IntCounter,
 }
 
 impl OpsMetrics {
@@ -46,11 +47,16 @@ impl OpsMetrics {
             ),
             &["vendor"],
         )?;
+        let another_serves = IntCounter::new(
+            "tributary_monitor_failing_while_another_serves_total",
+            "Monitor rounds this process failed while another instance served (no incident)",
+        )?;
         registry.register(Box::new(up.clone()))?;
         registry.register(Box::new(rounds.clone()))?;
         registry.register(Box::new(buffered.clone()))?;
         registry.register(Box::new(incidents.clone()))?;
         registry.register(Box::new(vendor_up.clone()))?;
+        registry.register(Box::new(another_serves.clone()))?;
         Ok(Self {
             up,
             rounds,
@@ -58,6 +64,7 @@ impl OpsMetrics {
             incidents,
             vendor_up,
             vendors_shown: Mutex::default(),
+            another_serves,
         })
     }
 
@@ -91,5 +98,10 @@ impl OpsMetrics {
                 .set(i64::from(*up));
         }
         *shown = states.keys().cloned().collect();
+    }
+
+    /// This process failed a round while another instance served.
+    pub fn failing_while_another_serves(&self) {
+        self.another_serves.inc();
     }
 }

@@ -95,6 +95,33 @@ fn vendor_list(vendors: &BTreeMap<String, bool>, state: bool) -> String {
         .join(",")
 }
 
+/// Whether an instance other than `me` serves at `now`: its latest sample (of the
+/// last hour) passed and was taken within twice its interval.
+pub fn another_serves(
+    conn: &mut AnyConnection,
+    me: &str,
+    now: NaiveDateTime,
+) -> Result<bool, StoreError> {
+    let rows: Vec<(String, NaiveDateTime, bool, i64)> = availability_samples::table
+        .filter(availability_samples::at.ge(now - chrono::Duration::hours(1)))
+        .filter(availability_samples::instance.ne(me))
+        .select((
+            availability_samples::instance,
+            availability_samples::at,
+            availability_samples::ok,
+            availability_samples::interval_ms,
+        ))
+        .order(availability_samples::at.desc())
+        .load(conn)?;
+    let mut seen = std::collections::BTreeSet::new();
+    Ok(rows.into_iter().any(|(instance, at, ok, interval_ms)| {
+        // Newest first: an instance's first row is its latest sample.
+        seen.insert(instance)
+            && ok
+            && at + chrono::Duration::milliseconds(2 * interval_ms.max(1)) >= now
+    }))
+}
+
 pub fn first_sample(conn: &mut AnyConnection) -> Result<Option<NaiveDateTime>, StoreError> {
     use diesel::dsl::min;
     Ok(availability_samples::table
