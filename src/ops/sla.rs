@@ -59,6 +59,7 @@ pub struct Period {
     pub target_percent: f64,
 }
 
+/// A month's availability report (`GET /v1/status/sla`, `tributary sla report`).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Report {
     pub month: String,
@@ -86,6 +87,7 @@ pub struct Report {
     pub days: Vec<Day>,
 }
 
+/// A stretch of downtime and the components that failed in it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Downtime {
     pub start: String,
@@ -94,6 +96,7 @@ pub struct Downtime {
     pub cause: String,
 }
 
+/// A maintenance window of the period.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct MaintenanceLine {
     pub start: String,
@@ -104,6 +107,7 @@ pub struct MaintenanceLine {
     pub excluded_minutes: f64,
 }
 
+/// One day of the month.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Day {
     pub date: String,
