@@ -125,6 +125,7 @@ pub async fn serve(settings: Settings, role: Role) -> anyhow::Result<()> {
     ));
     crate::erasure::install(erasure.clone());
     let (ring_for_monitor, metrics_for_monitor) = (ring.clone(), metrics.clone());
+    let vendor_health = vendors.health().clone();
     let state = AppState {
         db: db.clone(),
         ring,
@@ -190,6 +191,7 @@ pub async fn serve(settings: Settings, role: Role) -> anyhow::Result<()> {
                 scheme,
                 addr,
             )?
+            .watching(vendor_health)
             .run(stopped.clone()),
         ));
     }

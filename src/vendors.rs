@@ -10,6 +10,7 @@ use crate::config::SandboxSettings;
 use crate::db::AnyConnection;
 use crate::domain::PortalId;
 use crate::keys::KeyRing;
+use crate::ops::vendor_health::VendorHealth;
 use crate::store::{vendor_apps, StoreError};
 use secrecy::SecretString;
 use std::sync::Arc;
@@ -48,6 +49,7 @@ pub fn hook_token(vendor: &str, secret: &SecretString) -> String {
 pub struct Vendors {
     public_url: url::Url,
     sandbox_root: Option<String>,
+    health: Arc<VendorHealth>,
 }
 
 impl Vendors {
@@ -59,7 +61,15 @@ impl Vendors {
         Self {
             public_url,
             sandbox_root,
+            health: Arc::default(),
         }
+    }
+
+    /// How the vendors have been answering this process: every call to a vendor
+    /// reports here, and the availability monitor takes a state per vendor each
+    /// round (`ops::vendor_health`).
+    pub fn health(&self) -> &Arc<VendorHealth> {
+        &self.health
     }
 
     /// The hub's own URL for `path` (which starts with `/`).

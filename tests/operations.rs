@@ -4,7 +4,9 @@
 //! and shows in the SLA report with the downtime and availability computed here;
 //! an announced maintenance window is excluded, an unannounced one counts; two
 //! instances: one down while the other serves is not downtime, both down is; the
-//! status page and the HTML report render in headless Chromium.
+//! status page and the HTML report render in headless Chromium. An instance cut off
+//! alone while its peer serves opens no incident. A vendor's outage is recorded per
+//! vendor and is not downtime.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -25,6 +27,25 @@ fn start(db: &TestDb, env: &[(&str, String)]) -> Hub {
 fn start_with(db: &TestDb, env: &[(&str, String)], more: &str) -> Hub {
     let cfg = db.write_config(&format!("{more}\n{CONFIG}"));
     Hub::start_with(db.path(), env, &["--config", cfg.to_str().unwrap()])
+}
+
+/// The test config with `peer` in `[monitor] peers`.
+fn start_with_peer(db: &TestDb, env: &[(&str, String)], peer: &str) -> Hub {
+    let config = CONFIG.replacen(
+        "[monitor]\n",
+        &format!("[monitor]\npeers = [\"{peer}\"]\n"),
+        1,
+    );
+    let cfg = db.write_config(&config);
+    Hub::start_with(db.path(), env, &["--config", cfg.to_str().unwrap()])
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn month() -> String {
@@ -212,6 +233,77 @@ on_both_backends! {
         assert_figures(&r, seen);
     }
 
+    fn a_vendor_outage_is_recorded_per_vendor_and_is_not_downtime(db: TestDb) {
+        // Failed syncs retried within a second or two, and a short backfill.
+        let sync = "[sync]\nbackfill_days = 1\npoll_interval_ms = 100\nretry_base_secs = 1\nretry_max_secs = 2\nmax_attempts = 100\n";
+        let hub = start_with(&db, &db.env(), sync);
+        let (_, key) = create_portal(&db, "P");
+        common::demo::connect_alice(&hub, &key);
+        let api = Api::new(&hub, Some(&key));
+        let idle = || {
+            let c = api.call("GET", "/v1/members/alice/connections", None).1;
+            c["data"][0]["sync"].as_array().is_some_and(|a| !a.is_empty() && a.iter().all(|s| s["state"] == "idle"))
+        };
+        assert!(eventually(60, idle), "{}", api.call("GET", "/v1/members/alice/connections", None).1);
+        let vendor_up = |v: u8| hub.get("/metrics").text().unwrap().contains(&format!("tributary_vendor_up{{vendor=\"demo\"}} {v}"));
+        assert!(eventually(10, || vendor_up(1)), "{}", hub.get("/metrics").text().unwrap());
+        let sync_now = || assert_eq!(api.call("POST", "/v1/members/alice/connections/demo/sync", None).0, 202);
+        // The backfill's calls out of the member's quota (60 a minute): the first
+        // calls of the outage go out at once.
+        std::thread::sleep(Duration::from_secs(3));
+
+        // The vendor answers every data call with 500 for eight seconds, while syncs
+        // keep trying.
+        let control = reqwest::blocking::Client::new();
+        let faults = hub.url("/sandbox/demo/_control/faults");
+        let fault = json!({"kind": "server_error", "times": 100_000});
+        assert_eq!(control.post(&faults).json(&fault).send().unwrap().status(), 200);
+        let cut = Instant::now();
+        let (mut metric_down, mut page_down) = (false, false);
+        while cut.elapsed() < Duration::from_secs(8) {
+            sync_now();
+            std::thread::sleep(Duration::from_millis(500));
+            metric_down |= vendor_up(0);
+            page_down |= hub.get("/status").text().unwrap().contains(r#"data-vendor="demo">demo: down<"#);
+        }
+        assert_eq!(control.delete(&faults).send().unwrap().status(), 200);
+        let seen = cut.elapsed();
+        assert!(metric_down, "tributary_vendor_up never said 0");
+        assert!(page_down, "the status page never showed demo down");
+        // It answers again: up at the next sync.
+        assert!(eventually(30, || { sync_now(); vendor_up(1) }), "{}", hub.logs());
+        assert!(eventually(60, idle));
+        std::thread::sleep(Duration::from_secs(2));
+
+        let r = report(&hub, &key);
+        eprintln!("vendor outage {seen:?}: {r:#}");
+        let down = secs(&r["vendors"]["demo"]);
+        // Down from the first round after the first failed call, up from the first
+        // round after the first answered one (rounds of 1 s; calls paced by the
+        // member's quota).
+        assert!(down >= seen.as_secs_f64() - 3.5 && down <= seen.as_secs_f64() + 3.0, "demo down {down} s, outage {seen:?}: {r:#}");
+        let outages = r["vendor_outages"].as_array().unwrap();
+        assert!(!outages.is_empty() && outages.iter().all(|o| o["vendor"] == "demo"), "{r:#}");
+        let listed: f64 = outages.iter().map(|o| secs(&o["minutes"])).sum();
+        assert!((listed - down).abs() < 1e-6, "{r:#}");
+        // Not the hub's downtime.
+        assert_eq!(r["downtime_minutes"], 0.0, "{r:#}");
+        assert_eq!(r["availability_percent"], 100.0, "{r:#}");
+        assert!(r["downtime"].as_array().unwrap().is_empty(), "{r:#}");
+
+        // The status page shows the vendor's current state (its name and up or
+        // down, nothing else); the table report lists the outage.
+        let page = hub.get("/status").text().unwrap();
+        assert!(page.contains(r#"data-vendor="demo">demo: up<"#), "{page}");
+        assert!(page.contains("All systems operational"), "{page}");
+        assert!(!page.contains("alice") && !page.contains("prt_"), "no tenant data");
+        let out = run(db.path(), &db.env(), &["sla", "report", "--month", &month()]);
+        let table = String::from_utf8(out.stdout).unwrap();
+        assert!(table.contains("Vendor outages (not downtime)") && table.contains(" demo\n"), "{table}");
+        let html = run(db.path(), &db.env(), &["sla", "report", "--month", &month(), "--format", "html"]);
+        assert!(String::from_utf8(html.stdout).unwrap().contains("<td>demo</td>"));
+    }
+
     fn the_status_page_and_the_html_report_render_in_chromium(db: TestDb) {
         let receiver = Receiver::start();
         // The portal and its endpoint first: the weekly window is announced at the
@@ -296,25 +388,53 @@ fn backend(db: &TestDb) -> &'static str {
     }
 }
 
-/// Two instances on one PostgreSQL, each through its own proxy.
+/// Two instances on one PostgreSQL, each through its own proxy, each listing the
+/// other in `[monitor] peers`.
 #[test]
 fn two_instances_one_down_is_not_downtime_both_down_is() {
     let db = TestDb::new(Backend::Postgres);
     let (a, b) = (PgProxy::start(), PgProxy::start());
+    let receiver = Receiver::start();
     let env = |p: &PgProxy| {
         vec![
             ("TRIBUTARY_DATABASE_URL", p.url(&db)),
             ("TRIBUTARY_MASTER_KEY", test_master_key()),
         ]
     };
-    let hub_a = start(&db, &env(&a));
-    let _hub_b = start(&db, &env(&b));
+    // B's port is chosen first so that A can name it.
+    let b_port = free_port();
+    let hub_a = start_with_peer(&db, &env(&a), &format!("http://127.0.0.1:{b_port}"));
+    let mut env_b = env(&b);
+    env_b.push(("TRIBUTARY_LISTEN", format!("127.0.0.1:{b_port}")));
+    let _hub_b = start_with_peer(&db, &env_b, &hub_a.url(""));
     let (_, key) = create_portal(&db, "P");
-    std::thread::sleep(Duration::from_secs(3));
+    endpoint(&hub_a, &key, &receiver);
+    std::thread::sleep(Duration::from_secs(3)); // samples, and the endpoint cached by both
+
+    // A alone loses the database for more than twice the incident threshold (3 s):
+    // it cannot read B's samples, probes B, finds it serving: no incident.
     a.cut();
-    std::thread::sleep(Duration::from_secs(5));
+    std::thread::sleep(Duration::from_secs(8));
+    let metrics = hub_a.get("/metrics").text().unwrap();
     a.restore();
+    assert!(
+        hub_a
+            .logs()
+            .contains("this instance is failing; another serves"),
+        "{}",
+        hub_a.logs()
+    );
+    let deferred = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("tributary_monitor_failing_while_another_serves_total "))
+        .unwrap_or_else(|| panic!("{metrics}"));
+    assert!(deferred.parse::<u64>().unwrap() >= 2, "{metrics}");
     std::thread::sleep(Duration::from_secs(4));
+    assert!(
+        receiver.of_type("incident.opened").is_empty(),
+        "{:?}",
+        receiver.accepted()
+    );
     let r = report(&hub_a, &key);
     assert_eq!(r["downtime_minutes"], 0.0, "{r:#}");
     // A's failed rounds were buffered and written when it got the database back.
@@ -325,15 +445,30 @@ fn two_instances_one_down_is_not_downtime_both_down_is() {
     );
     assert!(out.status.success());
 
+    // Both lose it: the hub is down, the notice goes out during the outage.
     a.cut();
     b.cut();
     let cut = Instant::now();
-    std::thread::sleep(Duration::from_secs(5));
+    assert!(
+        eventually(60, || !receiver.of_type("incident.opened").is_empty()),
+        "{}",
+        hub_a.logs()
+    );
+    let opened_after = cut.elapsed();
+    std::thread::sleep(Duration::from_secs(8).saturating_sub(cut.elapsed()));
     a.restore();
     b.restore();
     let seen = cut.elapsed();
-    std::thread::sleep(Duration::from_secs(4));
+    assert!(eventually(30, || !receiver
+        .of_type("incident.resolved")
+        .is_empty()));
+    std::thread::sleep(Duration::from_secs(3));
+    let opened = &receiver.of_type("incident.opened")[0];
+    assert!(opened["data"]["incident"]["cause"]
+        .as_str()
+        .unwrap()
+        .contains("database"));
     let r = report(&hub_a, &key);
-    eprintln!("both down {seen:?}: {r:#}");
+    eprintln!("both down {seen:?}, notice after {opened_after:?}: {r:#}");
     assert_figures(&r, seen);
 }

@@ -17,6 +17,7 @@ pub(super) struct MonitorFile {
     incident_after_secs: f64,
     update_every_secs: f64,
     sla_target_percent: f64,
+    peers: Vec<String>,
 }
 
 impl Default for MonitorFile {
@@ -27,6 +28,7 @@ impl Default for MonitorFile {
             incident_after_secs: 120.0,
             update_every_secs: 4.0 * 3600.0,
             sla_target_percent: 99.9,
+            peers: Vec::new(),
         }
     }
 }
@@ -62,6 +64,10 @@ pub struct MonitorSettings {
     pub update_every: Duration,
     /// The monthly availability promised, in percent.
     pub sla_target_percent: f64,
+    /// The other instances' base URLs, probed (`/healthz`, `/readyz`, `/connect`)
+    /// when this instance's checks fail and it cannot read the others' samples:
+    /// while one of them serves, the hub is up and no incident opens.
+    pub peers: Vec<url::Url>,
 }
 
 /// Weekly maintenance windows (`[maintenance]`).
@@ -119,7 +125,24 @@ pub(super) fn monitor_settings(
             1.0,
         )?,
         sla_target_percent: target,
+        peers: peers(&f.peers, origin)?,
     })
+}
+
+/// `monitor.peers`: http(s) URLs with a host, no query; at most 16.
+fn peers(list: &[String], origin: &str) -> Result<Vec<url::Url>, ConfigError> {
+    const KEY: &str = "monitor.peers";
+    if list.len() > 16 {
+        return Err(invalid(KEY, origin, "at most 16 peers"));
+    }
+    let mut out = Vec::with_capacity(list.len());
+    for text in list {
+        match super::optional_url(KEY, text.trim(), origin)? {
+            Some(url) => out.push(url),
+            None => return Err(invalid(KEY, origin, "a peer URL must not be empty")),
+        }
+    }
+    Ok(out)
 }
 
 pub(super) fn maintenance_settings(
@@ -235,7 +258,27 @@ mod settings_tests {
         };
         let e = maintenance_settings(zone, "file").unwrap_err().to_string();
         assert!(e.contains("maintenance.time_zone"), "{e}");
+        let bad = MonitorFile {
+            peers: vec!["ftp://host".into()],
+            ..MonitorFile::default()
+        };
+        let e = monitor_settings(bad, "file").unwrap_err().to_string();
+        assert!(e.contains("monitor.peers"), "{e}");
+        let bad = MonitorFile {
+            peers: vec![String::new()],
+            ..MonitorFile::default()
+        };
+        assert!(monitor_settings(bad, "file").is_err());
+        let good = MonitorFile {
+            peers: vec![
+                "http://10.0.0.2:8080".into(),
+                "https://hub-b.example.org/".into(),
+            ],
+            ..MonitorFile::default()
+        };
+        assert_eq!(monitor_settings(good, "file").unwrap().peers.len(), 2);
         let defaults = monitor_settings(MonitorFile::default(), "file").unwrap();
+        assert!(defaults.peers.is_empty());
         assert_eq!(defaults.interval, Duration::from_secs(30));
         assert_eq!(defaults.incident_after, Duration::from_secs(120));
         assert_eq!(defaults.update_every, Duration::from_secs(4 * 3600));

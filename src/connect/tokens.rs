@@ -143,7 +143,10 @@ impl TokenContext {
         let Some(creds) = creds else {
             return self.dead(connection).await;
         };
-        match oauth::refresh(&self.http, connector.manifest(), &creds, &refresh_token).await {
+        let refreshed =
+            oauth::refresh(&self.http, connector.manifest(), &creds, &refresh_token).await;
+        self.vendors.health().oauth(&connection.vendor, &refreshed);
+        match refreshed {
             Ok(issued) => {
                 let account = issued
                     .vendor_user

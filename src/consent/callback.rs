@@ -108,8 +108,9 @@ pub async fn callback(
         &code,
         &pending.verifier,
     )
-    .await
-    .map_err(|e| {
+    .await;
+    ctx.vendors.health().oauth(vendor_id, &issued);
+    let issued = issued.map_err(|e| {
         tracing::warn!(vendor = vendor_id, error = %e, "code exchange failed");
         match e {
             OAuthError::Unavailable(_) => PageError::new(

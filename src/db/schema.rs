@@ -366,6 +366,8 @@ diesel::table! {
         ok -> Bool,
         failed -> Text,
         interval_ms -> BigInt,
+        vendors_up -> Text,
+        vendors_down -> Text,
     }
 }
 

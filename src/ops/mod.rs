@@ -12,6 +12,7 @@
 //! - `maintenance`: windows, weekly ones from config, `maintenance.scheduled`.
 //! - `pages`: `GET /v1/status/sla` and the public `GET /status`.
 //! - `probe`: `tributary probe`, the same checks from outside.
+//! - `vendor_health`: how each vendor has been answering; vendor outages.
 
 pub mod checks;
 pub mod cli;
@@ -25,3 +26,4 @@ pub mod probe;
 pub mod report;
 pub mod sla;
 pub mod store;
+pub mod vendor_health;

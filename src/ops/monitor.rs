@@ -7,11 +7,31 @@
 //! taken as soon as the database answers again, so the outage is in the record.
 //! The automatic incident is kept in memory for the same reason and written when it
 //! can be; its notices go out directly (`notify`), not through the outbox.
+//!
+//! Each round also takes the vendors' states from the process's
+//! [`VendorHealth`] into the sample (vendor outages, never the hub's downtime) and
+//! into `tributary_vendor_up`.
+//!
+//! The automatic incident is about the hub, not this process: downtime is time the
+//! core functions fail on *every* instance. So when this instance's checks fail it
+//! first asks whether another instance serves — from the others' samples when it
+//! can still read the database (a passing sample of another instance taken within
+//! twice that sample's interval), else by probing `[monitor] peers` (`probe::core`:
+//! `/healthz`, `/readyz`, `/connect`; any peer that passes serves). While another
+//! serves: no incident opens (logged once at info, counted in
+//! `tributary_monitor_failing_while_another_serves_total`), the threshold starts
+//! again, and this instance's open automatic incident is resolved — the hub is up,
+//! which is what the portals were told about; if the other instance fails later,
+//! a new incident opens after the threshold. With no peers and no database this
+//! instance cannot know of any other and assumes it is alone. Instances that lose
+//! the hub together each open (and notify) their own incident: they cannot see one
+//! another's.
 
 use super::checks::Checks;
 use super::notify::Notifier;
 use super::sla::Sample;
 use super::store::{self, Incident};
+use super::vendor_health::VendorHealth;
 use crate::config::{MaintenanceSettings, MonitorSettings};
 use crate::db::Database;
 use crate::http::metrics::Metrics;
@@ -23,6 +43,9 @@ use std::sync::Arc;
 
 /// Samples kept while the database is away: a week at 30 s.
 const BUFFER_LIMIT: usize = 20_160;
+/// Bounds of the time a peer has to pass the core checks.
+const PEER_TIMEOUT_MIN: std::time::Duration = std::time::Duration::from_millis(250);
+const PEER_TIMEOUT_MAX: std::time::Duration = std::time::Duration::from_secs(2);
 
 pub struct Monitor {
     pub checks: Checks,
@@ -32,8 +55,13 @@ pub struct Monitor {
     pub instance: String,
     pub notifier: Notifier,
     pub metrics: Arc<Metrics>,
+    pub vendors: Arc<VendorHealth>,
     buffer: VecDeque<Sample>,
+    /// Since when this instance has seen the hub down (its checks failing, no other
+    /// instance serving).
     failing_since: Option<NaiveDateTime>,
+    /// Whether the last round failed while another instance served (to log once).
+    another_served: bool,
     incident: Option<Incident>,
     incident_dirty: bool,
     /// Whether the last round's database check passed.
@@ -58,12 +86,20 @@ impl Monitor {
             instance,
             notifier,
             metrics,
+            vendors: Arc::default(),
             buffer: VecDeque::new(),
             failing_since: None,
+            another_served: false,
             incident: None,
             incident_dirty: false,
             database_ok: false,
         }
+    }
+
+    /// Take the vendors' states from `vendors` (the process's tracker) each round.
+    pub fn watching(mut self, vendors: Arc<VendorHealth>) -> Self {
+        self.vendors = vendors;
+        self
     }
 
     fn db(&self) -> Database {
@@ -96,6 +132,8 @@ impl Monitor {
         let at = events::now();
         let (mut failed, database_ok) = self.checks.run().await;
         self.database_ok = database_ok;
+        let vendors = self.vendors.take_round();
+        self.metrics.ops.vendors(&vendors);
         let interval_ms = i64::try_from(self.settings.interval.as_millis()).unwrap_or(i64::MAX);
         self.buffer.push_back(Sample {
             instance: self.instance.clone(),
@@ -103,6 +141,7 @@ impl Monitor {
             ok: failed.is_empty(),
             failed: failed.clone(),
             interval_ms,
+            vendors,
         });
         while self.buffer.len() > BUFFER_LIMIT {
             self.buffer.pop_front();
@@ -115,7 +154,8 @@ impl Monitor {
             }
         }
         self.metrics.ops.round(&failed, self.buffer.len());
-        self.track_incident(at, &failed);
+        let another_serves = !failed.is_empty() && self.another_serves(at, database_ok).await;
+        self.track_incident(at, &failed, another_serves);
         if database_ok {
             self.housekeeping(at, failed.is_empty()).await;
         }
@@ -141,14 +181,68 @@ impl Monitor {
         written
     }
 
-    fn track_incident(&mut self, now: NaiveDateTime, failed: &[String]) {
-        if failed.is_empty() {
+    /// Whether another instance serves while this one fails: from the samples when
+    /// the database answers this instance, else from the peers.
+    async fn another_serves(&self, now: NaiveDateTime, database_ok: bool) -> bool {
+        if database_ok {
+            let (db, me) = (self.db(), self.instance.clone());
+            let seen = tokio::task::spawn_blocking(move || {
+                let mut conn = db.conn().ok()?;
+                store::another_serves(&mut conn, &me, now).ok()
+            })
+            .await
+            .ok()
+            .flatten();
+            if let Some(answer) = seen {
+                return answer;
+            }
+        }
+        self.a_peer_serves().await
+    }
+
+    /// Probe every peer at once; `true` as soon as one passes the core checks. A
+    /// peer that serves answers these on its own loopback-fast paths, so a peer
+    /// gets half an interval (0.25 to 2 s): the round stays well within the two
+    /// intervals its sample stands for.
+    async fn a_peer_serves(&self) -> bool {
+        let limit = (self.settings.interval / 2).clamp(PEER_TIMEOUT_MIN, PEER_TIMEOUT_MAX);
+        let mut probes = tokio::task::JoinSet::new();
+        for peer in &self.settings.peers {
+            let client = self.checks.client.clone();
+            let base = peer.as_str().trim_end_matches('/').to_owned();
+            probes.spawn(async move {
+                let probe = super::probe::core(&client, &base);
+                matches!(tokio::time::timeout(limit, probe).await, Ok(failed) if failed.is_empty())
+            });
+        }
+        while let Some(result) = probes.join_next().await {
+            if result.unwrap_or(false) {
+                return true;
+            }
+        }
+        false
+    }
+
+    fn track_incident(&mut self, now: NaiveDateTime, failed: &[String], another_serves: bool) {
+        if another_serves {
+            self.metrics.ops.failing_while_another_serves();
+            if !self.another_served {
+                tracing::info!(failed = %failed.join(", "), "this instance is failing; another serves");
+            }
+        }
+        self.another_served = another_serves;
+        if failed.is_empty() || another_serves {
             self.failing_since = None;
             if let Some(incident) = self.incident.as_mut().filter(|i| i.state == "open") {
                 incident.state = "resolved".into();
                 incident.resolved_at = Some(now);
                 incident.updated_at = now;
-                incident.message = "The core functions answer again.".into();
+                incident.message = if failed.is_empty() {
+                    "The core functions answer again."
+                } else {
+                    "Another instance serves; the hub is up."
+                }
+                .into();
                 incident.last_notice_at = now;
                 self.notifier.send(
                     EventKind::IncidentResolved,

@@ -1,5 +1,6 @@
 //! `GET /v1/status/sla` (JSON, any valid API key) and the public status page
-//! `GET /status`: current state, open incidents, 90 days of availability as a
+//! `GET /status`: current state, each vendor's current state (up or down, as the
+//! instances' latest samples say), open incidents, 90 days of availability as a
 //! server-rendered chart, upcoming maintenance. Nothing on either names a portal,
 //! member or endpoint.
 
@@ -28,9 +29,10 @@ pub struct SlaQuery {
 
 /// The month's availability report: scheduled and downtime minutes, availability
 /// and the target, each downtime interval with its cause, per component and per
-/// day; announced maintenance excluded. The same for every portal.
+/// day; announced maintenance excluded; vendor outages per vendor (not the hub's
+/// downtime). The same for every portal.
 #[utoipa::path(get, operation_id = "sla_report", path = "/v1/status/sla", tag = "operations", params(SlaQuery), security(("api_key" = [])),
-    responses((status = 200, description = "The report", body = Object),
+    responses((status = 200, description = "The report", body = sla::Report),
         (status = 422, description = "month is not YYYY-MM", body = crate::api::openapi::ErrorBody), AuthErrors))]
 pub async fn sla_report(
     _caller: Caller,
@@ -53,6 +55,8 @@ pub async fn sla_report(
 /// What the status page shows.
 struct Status {
     up: bool,
+    /// Vendor → up, from the instances' latest samples (down when any says down).
+    vendors: std::collections::BTreeMap<String, bool>,
     incidents: Vec<store::Incident>,
     days: Vec<(String, Option<f64>)>,
     upcoming: Vec<sla::Window>,
@@ -82,8 +86,16 @@ fn status(
     for s in samples.iter().filter(|s| s.at >= recent) {
         latest.insert(&s.instance, s);
     }
+    let mut vendors = std::collections::BTreeMap::new();
+    for s in latest.values() {
+        for (vendor, up) in &s.vendors {
+            let state = vendors.entry(vendor.clone()).or_insert(true);
+            *state &= *up;
+        }
+    }
     Ok(Status {
         up: latest.values().any(|s| s.ok),
+        vendors,
         incidents: store::open_incidents(conn)?,
         days: report
             .days
@@ -105,6 +117,7 @@ pub async fn page(db: web::Data<Database>, monitor: web::Data<MonitorSettings>) 
         Err(_) => render(
             &Status {
                 up: false,
+                vendors: Default::default(),
                 incidents: vec![],
                 days: vec![],
                 upcoming: vec![],
@@ -146,6 +159,18 @@ fn render(s: &Status, target: f64) -> String {
     if upcoming.is_empty() {
         upcoming.push_str("<li>None scheduled.</li>");
     }
+    let mut vendors = String::new();
+    for (vendor, up) in &s.vendors {
+        let (class, word) = if *up { ("up", "up") } else { ("down", "down") };
+        let _ = write!(
+            vendors,
+            r#"<li class="vendor {class}" data-vendor="{v}">{v}: {word}</li>"#,
+            v = escape(vendor)
+        );
+    }
+    if vendors.is_empty() {
+        vendors.push_str("<li>No vendor called recently.</li>");
+    }
     let (state, class) = if s.up {
         ("All systems operational", "up")
     } else {
@@ -155,6 +180,7 @@ fn render(s: &Status, target: f64) -> String {
         r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Tributary status</title>
 <style>body{{font-family:sans-serif;margin:2em}}.up{{color:#2e7d32}}.down{{color:#c62828}}</style></head>
 <body><h1>Tributary status</h1><p id="state" class="{class}">{state}</p>
+<h2>Vendors</h2><p>Outages at a vendor delay syncs from that vendor; they are not this hub's downtime.</p><ul id="vendors">{vendors}</ul>
 <h2>Open incidents</h2><ul id="incidents">{incidents}</ul>
 <h2>Availability, last 90 days</h2>{chart}
 <h2>Upcoming maintenance</h2><ul id="maintenance">{upcoming}</ul>

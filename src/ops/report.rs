@@ -59,6 +59,21 @@ pub fn table(r: &Report) -> String {
     for (c, m) in &r.components {
         let _ = writeln!(out, "  {c:<22} {m:>9.2} min");
     }
+    let _ = writeln!(out, "\nVendor outages (not downtime)");
+    if r.vendor_outages.is_empty() {
+        let _ = writeln!(out, "  none");
+    }
+    for o in &r.vendor_outages {
+        let _ = writeln!(
+            out,
+            "  {}  {}  {:>9.2} min  {}",
+            o.start, o.end, o.minutes, o.vendor
+        );
+    }
+    let _ = writeln!(out, "\nBy vendor");
+    for (v, m) in &r.vendors {
+        let _ = writeln!(out, "  {v:<22} {m:>9.2} min");
+    }
     let _ = writeln!(out, "\nMaintenance");
     for w in &r.maintenance {
         let _ = writeln!(
@@ -160,6 +175,21 @@ pub fn html(r: &Report) -> String {
             escape(&d.cause)
         );
     }
+    let mut vendor_rows = String::new();
+    for o in &r.vendor_outages {
+        let _ = write!(
+            vendor_rows,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.2}</td></tr>",
+            escape(&o.vendor),
+            escape(&o.start),
+            escape(&o.end),
+            o.minutes
+        );
+    }
+    let mut by_vendor = String::new();
+    for (v, m) in &r.vendors {
+        let _ = write!(by_vendor, "<tr><td>{}</td><td>{m:.2}</td></tr>", escape(v));
+    }
     format!(
         r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>SLA report {month}</title>
 <style>body{{font-family:sans-serif;margin:2em}}td,th{{padding:2px 8px;text-align:left}}</style></head>
@@ -167,6 +197,9 @@ pub fn html(r: &Report) -> String {
 <p id="summary">Availability <strong>{avail:.4} %</strong> (target {target} %: {met}). Scheduled {sched:.2} min, downtime {down:.2} min, excluded maintenance {excl:.2} min.</p>
 {chart}
 <h2>Downtime</h2><table><tr><th>start</th><th>end</th><th>minutes</th><th>cause</th></tr>{rows}</table>
+<h2>Vendor outages</h2><p>Outages at a vendor delay syncs from it; they are not the hub's downtime and do not change its availability.</p>
+<table id="vendor-outages"><tr><th>vendor</th><th>start</th><th>end</th><th>minutes</th></tr>{vendor_rows}</table>
+<table id="vendors"><tr><th>vendor</th><th>outage minutes</th></tr>{by_vendor}</table>
 </body></html>"#,
         month = escape(&r.month),
         avail = r.availability_percent,

@@ -14,10 +14,16 @@
 //!   and ends at the end of the month or now, whichever is first.
 //! - Time inside a maintenance window announced before the window began is excluded
 //!   from both scheduled time and downtime; an unannounced window excludes nothing.
+//! - Vendor outages are the vendors', never the hub's downtime: they change neither
+//!   downtime nor availability. A vendor is down while any instance's latest sample
+//!   says so (each sample stands as above; see `vendor_health` for how a round's
+//!   state of a vendor is decided), within the measured period — announced
+//!   maintenance is ours, so it does not shorten a vendor's outage.
 
 use chrono::{NaiveDate, NaiveDateTime};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
+use utoipa::ToSchema;
 
 /// One check round of one instance.
 #[derive(Debug, Clone)]
@@ -27,6 +33,9 @@ pub struct Sample {
     pub ok: bool,
     pub failed: Vec<String>,
     pub interval_ms: i64,
+    /// The vendors whose state this instance knew in the round: `true` up, `false`
+    /// down. A vendor not named is unknown.
+    pub vendors: BTreeMap<String, bool>,
 }
 
 /// A maintenance window and whether it was announced before it began.
@@ -50,7 +59,8 @@ pub struct Period {
     pub target_percent: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// A month's availability report (`GET /v1/status/sla`, `tributary sla report`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Report {
     pub month: String,
     /// The stretch measured: from the month's start (or the first sample) to its end
@@ -67,14 +77,18 @@ pub struct Report {
     pub downtime: Vec<Downtime>,
     /// Downtime minutes by failed component (an interval counts for each).
     pub components: BTreeMap<String, f64>,
-    /// Downtime minutes by vendor. Vendor outages are not the hub's downtime; the
-    /// monitor does not record them yet, so this is empty.
+    /// Outage minutes by vendor, for every vendor some instance knew the state of
+    /// in the period (0 when it never failed). Vendor outages are not the hub's
+    /// downtime: they count neither in `downtime_minutes` nor in availability.
     pub vendors: BTreeMap<String, f64>,
+    /// Each vendor's outages in the period, by start.
+    pub vendor_outages: Vec<VendorOutage>,
     pub maintenance: Vec<MaintenanceLine>,
     pub days: Vec<Day>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// A stretch of downtime and the components that failed in it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Downtime {
     pub start: String,
     pub end: String,
@@ -82,7 +96,8 @@ pub struct Downtime {
     pub cause: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// A maintenance window of the period.
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct MaintenanceLine {
     pub start: String,
     pub end: String,
@@ -92,13 +107,23 @@ pub struct MaintenanceLine {
     pub excluded_minutes: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// One day of the month.
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Day {
     pub date: String,
     pub scheduled_minutes: f64,
     pub downtime_minutes: f64,
     /// `null` for a day with nothing scheduled (before the first sample, future).
     pub availability_percent: Option<f64>,
+}
+
+/// A stretch during which a vendor failed the hub's calls.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct VendorOutage {
+    pub vendor: String,
+    pub start: String,
+    pub end: String,
+    pub minutes: f64,
 }
 
 /// The cause of a stretch no instance said anything about.
@@ -166,28 +191,60 @@ fn overlap(spans: &[Span], window: Span) -> i64 {
         .sum()
 }
 
-/// Each instance's ok stretches, merged over instances; and the failing stretches
-/// with their components.
-fn coverage(samples: &[Sample]) -> (Vec<Span>, Vec<(Span, Vec<String>)>) {
+/// Each sample with the stretch it stands for: until the same instance's next
+/// sample, at most twice its interval.
+fn standing(samples: &[Sample]) -> Vec<(Span, &Sample)> {
     let mut by_instance: BTreeMap<&str, Vec<&Sample>> = BTreeMap::new();
     for s in samples {
         by_instance.entry(&s.instance).or_default().push(s);
     }
-    let (mut up, mut failing) = (Vec::new(), Vec::new());
+    let mut out = Vec::with_capacity(samples.len());
     for list in by_instance.values_mut() {
         list.sort_by_key(|s| s.at);
         for (i, s) in list.iter().enumerate() {
             let start = us(s.at);
             let limit = start + 2 * s.interval_ms.max(1) * 1000;
             let end = list.get(i + 1).map_or(limit, |n| us(n.at).min(limit));
-            if s.ok {
-                up.push((start, end));
-            } else {
-                failing.push(((start, end), s.failed.clone()));
-            }
+            out.push(((start, end), *s));
+        }
+    }
+    out
+}
+
+/// Each instance's ok stretches, merged over instances; and the failing stretches
+/// with their components.
+fn coverage(samples: &[Sample]) -> (Vec<Span>, Vec<(Span, Vec<String>)>) {
+    let (mut up, mut failing) = (Vec::new(), Vec::new());
+    for (span, s) in standing(samples) {
+        if s.ok {
+            up.push(span);
+        } else {
+            failing.push((span, s.failed.clone()));
         }
     }
     (merge(up), failing)
+}
+
+/// Per vendor named by any sample, the merged stretches inside `measured` during
+/// which some instance's sample said it was down.
+fn vendor_down(samples: &[Sample], measured: &[Span]) -> BTreeMap<String, Vec<Span>> {
+    let mut down: BTreeMap<String, Vec<Span>> = BTreeMap::new();
+    for (span, s) in standing(samples) {
+        for (vendor, up) in &s.vendors {
+            let spans = down.entry(vendor.clone()).or_default();
+            if !*up {
+                spans.extend(
+                    measured
+                        .iter()
+                        .map(|m| (span.0.max(m.0), span.1.min(m.1)))
+                        .filter(|c| c.0 < c.1),
+                );
+            }
+        }
+    }
+    down.into_iter()
+        .map(|(v, spans)| (v, merge(spans)))
+        .collect()
 }
 
 /// The month's report.
@@ -244,6 +301,19 @@ pub fn report(period: &Period, samples: &[Sample], windows: &[Window]) -> Report
         })
         .collect();
     let availability = percent(scheduled_us, down_us).unwrap_or(100.0);
+    let by_vendor = vendor_down(samples, &measured);
+    let mut vendor_outages: Vec<VendorOutage> = by_vendor
+        .iter()
+        .flat_map(|(vendor, spans)| {
+            spans.iter().map(move |&(start, end)| VendorOutage {
+                vendor: vendor.clone(),
+                start: rfc3339(at(start)),
+                end: rfc3339(at(end)),
+                minutes: minutes(end - start),
+            })
+        })
+        .collect();
+    vendor_outages.sort_by(|a, b| (&a.start, &a.vendor).cmp(&(&b.start, &b.vendor)));
     Report {
         month: period.month.clone(),
         measured_from: measured.first().map(|s| rfc3339(at(s.0))),
@@ -256,7 +326,11 @@ pub fn report(period: &Period, samples: &[Sample], windows: &[Window]) -> Report
         target_met: availability >= period.target_percent,
         downtime,
         components,
-        vendors: BTreeMap::new(),
+        vendors: by_vendor
+            .iter()
+            .map(|(v, spans)| (v.clone(), minutes(total(spans))))
+            .collect(),
+        vendor_outages,
         maintenance: windows
             .iter()
             .map(|w| MaintenanceLine {

@@ -1,6 +1,6 @@
-//! The operations tables: availability samples, maintenance windows, incidents and
-//! the incident notices sent outside the outbox. None of them names a portal or a
-//! member.
+//! The operations tables: availability samples (with the vendors each round saw up
+//! or down), maintenance windows, incidents and the incident notices sent outside
+//! the outbox. None of them names a portal or a member.
 
 use super::sla::{Sample, Window};
 use crate::db::schema::{availability_samples, incident_notices, incidents, maintenance_windows};
@@ -9,6 +9,7 @@ use crate::store::StoreError;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 fn new_id(prefix: &str) -> String {
     format!("{prefix}_{}", uuid::Uuid::new_v4().simple())
@@ -28,6 +29,8 @@ pub fn insert_samples(conn: &mut AnyConnection, samples: &[Sample]) -> Result<()
                     availability_samples::ok.eq(s.ok),
                     availability_samples::failed.eq(s.failed.join(",")),
                     availability_samples::interval_ms.eq(s.interval_ms),
+                    availability_samples::vendors_up.eq(vendor_list(&s.vendors, true)),
+                    availability_samples::vendors_down.eq(vendor_list(&s.vendors, false)),
                 ))
                 .execute(conn)?;
         }
@@ -42,7 +45,7 @@ pub fn samples(
     from: NaiveDateTime,
     until: NaiveDateTime,
 ) -> Result<Vec<Sample>, StoreError> {
-    type Row = (String, NaiveDateTime, bool, String, i64);
+    type Row = (String, NaiveDateTime, bool, String, i64, String, String);
     let lead = from - chrono::Duration::hours(1);
     let rows: Vec<Row> = availability_samples::table
         .filter(availability_samples::at.ge(lead))
@@ -53,23 +56,70 @@ pub fn samples(
             availability_samples::ok,
             availability_samples::failed,
             availability_samples::interval_ms,
+            availability_samples::vendors_up,
+            availability_samples::vendors_down,
         ))
         .order(availability_samples::at.asc())
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(instance, at, ok, failed, interval_ms)| Sample {
-            instance,
-            at,
-            ok,
-            failed: failed
-                .split(',')
-                .filter(|c| !c.is_empty())
-                .map(str::to_owned)
-                .collect(),
-            interval_ms,
+        .map(|(instance, at, ok, failed, interval_ms, up, down)| {
+            let mut vendors = BTreeMap::new();
+            for (list, state) in [(&up, true), (&down, false)] {
+                vendors.extend(names(list).map(|v| (v, state)));
+            }
+            Sample {
+                instance,
+                at,
+                ok,
+                failed: names(&failed).collect(),
+                interval_ms,
+                vendors,
+            }
         })
         .collect())
+}
+
+/// A comma-separated list as stored (components, vendor ids: none has a comma).
+fn names(list: &str) -> impl Iterator<Item = String> + '_ {
+    list.split(',').filter(|c| !c.is_empty()).map(str::to_owned)
+}
+
+/// The vendors in `state` (`true` up), comma-separated.
+fn vendor_list(vendors: &BTreeMap<String, bool>, state: bool) -> String {
+    vendors
+        .iter()
+        .filter(|(_, up)| **up == state)
+        .map(|(v, _)| v.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Whether an instance other than `me` serves at `now`: its latest sample (of the
+/// last hour) passed and was taken within twice its interval.
+pub fn another_serves(
+    conn: &mut AnyConnection,
+    me: &str,
+    now: NaiveDateTime,
+) -> Result<bool, StoreError> {
+    let rows: Vec<(String, NaiveDateTime, bool, i64)> = availability_samples::table
+        .filter(availability_samples::at.ge(now - chrono::Duration::hours(1)))
+        .filter(availability_samples::instance.ne(me))
+        .select((
+            availability_samples::instance,
+            availability_samples::at,
+            availability_samples::ok,
+            availability_samples::interval_ms,
+        ))
+        .order(availability_samples::at.desc())
+        .load(conn)?;
+    let mut seen = std::collections::BTreeSet::new();
+    Ok(rows.into_iter().any(|(instance, at, ok, interval_ms)| {
+        // Newest first: an instance's first row is its latest sample.
+        seen.insert(instance)
+            && ok
+            && at + chrono::Duration::milliseconds(2 * interval_ms.max(1)) >= now
+    }))
 }
 
 pub fn first_sample(conn: &mut AnyConnection) -> Result<Option<NaiveDateTime>, StoreError> {

@@ -11,6 +11,7 @@
 use super::run::{blocking, Done, JobError};
 use super::SyncContext;
 use crate::connect::oauth::{self, OAuthError};
+use crate::ops::vendor_health::VendorHealth;
 use crate::store::jobs::{self, Job};
 use crate::store::{connections, vendor_revokes};
 use secrecy::ExposeSecret;
@@ -82,7 +83,10 @@ pub async fn run(ctx: &SyncContext, job: &Job) -> Result<Done, JobError> {
                 Some(r) => (r, true),
                 None => (&pending.access, false),
             };
-            match oauth::revoke(&ctx.http, connector.manifest(), creds, token, is_refresh).await {
+            let revoked =
+                oauth::revoke(&ctx.http, connector.manifest(), creds, token, is_refresh).await;
+            ctx.vendors.health().oauth(&pending.vendor, &revoked);
+            match revoked {
                 Ok(()) => Ok(()),
                 // The vendor no longer knows the token: the grant is gone already.
                 Err(OAuthError::Refused(code)) if code == "invalid_token" => Ok(()),
@@ -120,7 +124,7 @@ pub async fn run(ctx: &SyncContext, job: &Job) -> Result<Done, JobError> {
             .await
         }
         RevokeStyle::AccessTokenQuery { .. } | RevokeStyle::BearerDelete { .. } => {
-            match bearer_call(ctx, &style, &pending.access).await {
+            match bearer_call(ctx, &pending.vendor, &style, &pending.access).await {
                 // The access token has expired: one refresh, then once more.
                 Err(Refused) => {
                     let (Some(refresh), Some(creds)) = (&pending.refresh, &creds) else {
@@ -130,16 +134,19 @@ pub async fn run(ctx: &SyncContext, job: &Job) -> Result<Done, JobError> {
                             "error",
                         ));
                     };
-                    let issued = oauth::refresh(&ctx.http, connector.manifest(), creds, refresh)
-                        .await
-                        .map_err(|e| match e {
-                            OAuthError::Refused(code) => JobError::Fatal(
-                                format!("the vendor refused the refresh token: {code} (the grant is gone)"),
-                                "error",
+                    let issued =
+                        oauth::refresh(&ctx.http, connector.manifest(), creds, refresh).await;
+                    ctx.vendors.health().oauth(&pending.vendor, &issued);
+                    let issued = issued.map_err(|e| match e {
+                        OAuthError::Refused(code) => JobError::Fatal(
+                            format!(
+                                "the vendor refused the refresh token: {code} (the grant is gone)"
                             ),
-                            other => JobError::Retry(format!("refresh before revocation: {other}")),
-                        })?;
-                    bearer_call(ctx, &style, &issued.access)
+                            "error",
+                        ),
+                        other => JobError::Retry(format!("refresh before revocation: {other}")),
+                    })?;
+                    bearer_call(ctx, &pending.vendor, &style, &issued.access)
                         .await
                         .map_err(|Refused| {
                             JobError::Fatal(
@@ -234,6 +241,7 @@ struct Refused;
 /// A vendor-dialect revocation with `access`.
 async fn bearer_call(
     ctx: &SyncContext,
+    vendor: &str,
     style: &RevokeStyle,
     access: &secrecy::SecretString,
 ) -> Result<Result<(), JobError>, Refused> {
@@ -247,22 +255,28 @@ async fn bearer_call(
         }
         _ => return Ok(Ok(())),
     };
-    send(request).await
+    send(request, ctx.vendors.health(), vendor).await
 }
 
 /// Send a vendor-dialect revocation: 2xx is done; 401 is [`Refused`]; other 4xx are
 /// final; 429, 5xx and no answer are retried.
-async fn send(request: reqwest::RequestBuilder) -> Result<Result<(), JobError>, Refused> {
+async fn send(
+    request: reqwest::RequestBuilder,
+    health: &VendorHealth,
+    vendor: &str,
+) -> Result<Result<(), JobError>, Refused> {
     let response = match request.timeout(TIMEOUT).send().await {
         Ok(r) => r,
         Err(e) => {
+            health.failed(vendor);
             return Ok(Err(JobError::Retry(format!(
                 "revocation: {}",
                 e.without_url()
-            ))))
+            ))));
         }
     };
     let status = response.status();
+    health.status(vendor, status.as_u16());
     Ok(match status.as_u16() {
         401 => return Err(Refused),
         200..=299 => Ok(()),

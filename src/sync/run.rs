@@ -460,10 +460,12 @@ async fn call(
     if !request.form.is_empty() {
         builder = builder.form(&request.form);
     }
+    let health = ctx.vendors.health();
     let response = match builder.send().await {
         Ok(r) => r,
         Err(e) => {
             ctx.metrics.vendor_call(vendor, "error");
+            health.failed(vendor);
             let what = if e.is_timeout() {
                 "timed out"
             } else {
@@ -475,7 +477,18 @@ async fn call(
     let http_status = response.status().as_u16();
     let wait = retry_after(response.headers()).unwrap_or(DEFAULT_RETRY_AFTER);
     let body = if (200..=299).contains(&http_status) {
-        Some(read_body(response, vendor).await?)
+        match read_body(response, vendor).await {
+            Ok(body) => Some(body),
+            Err(e) => {
+                // Broken off mid-body: the vendor failed; too large: it answered.
+                if matches!(e, JobError::Retry(_)) {
+                    health.failed(vendor);
+                } else {
+                    health.status(vendor, http_status);
+                }
+                return Err(e);
+            }
+        }
     } else {
         None
     };
@@ -483,6 +496,7 @@ async fn call(
         .as_deref()
         .map_or(http_status, |b| connector.effective_status(http_status, b));
     ctx.metrics.vendor_call(vendor, &status.to_string());
+    health.status(vendor, status);
     match status {
         200..=299 => Ok(Some(body.unwrap_or_default())),
         code if also_done.contains(&code) => Ok(Some(Vec::new())),
@@ -841,10 +855,12 @@ async fn subscribe_app(
         }
         let Ok(response) = request.send().await else {
             ctx.metrics.vendor_call(vendor, "error");
+            ctx.vendors.health().failed(vendor);
             return Err(JobError::Retry(format!("{vendor} webhook API unreachable")));
         };
         let status = response.status().as_u16();
         ctx.metrics.vendor_call(vendor, &status.to_string());
+        ctx.vendors.health().status(vendor, status);
         match status {
             // 409: the subscription exists already.
             200..=299 | 409 => {}
@@ -974,16 +990,19 @@ async fn send_app_call(
     if let Some(body) = call.json_body {
         request = request.body(body);
     }
+    let health = ctx.vendors.health();
     let response = request.send().await.map_err(|_| {
         ctx.metrics.vendor_call(key.vendor, "error");
+        health.failed(key.vendor);
         "unreachable".to_owned()
     })?;
     let status = response.status().as_u16();
     ctx.metrics.vendor_call(key.vendor, &status.to_string());
-    let body = response
-        .bytes()
-        .await
-        .map_err(|_| "the answer broke off".to_owned())?;
+    let body = response.bytes().await.map_err(|_| {
+        health.failed(key.vendor);
+        "the answer broke off".to_owned()
+    })?;
+    health.status(key.vendor, status);
     Ok((status, body.to_vec()))
 }
 

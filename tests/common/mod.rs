@@ -231,7 +231,10 @@ impl Hub {
         serve_args: &[&str],
     ) -> Self {
         let mut env = env.to_vec();
-        env.push(("TRIBUTARY_LISTEN", "127.0.0.1:0".into()));
+        // A free port unless the test chose one (to name it in another's config).
+        if !env.iter().any(|(k, _)| *k == "TRIBUTARY_LISTEN") {
+            env.push(("TRIBUTARY_LISTEN", "127.0.0.1:0".into()));
+        }
         let mut child = tributary(dir, &env)
             .args(args)
             .arg("serve")

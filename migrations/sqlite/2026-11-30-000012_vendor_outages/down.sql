@@ -1,0 +1,2 @@
+ALTER TABLE availability_samples DROP COLUMN vendors_down;
+ALTER TABLE availability_samples DROP COLUMN vendors_up;
