@@ -209,6 +209,7 @@ async fn signed_call(
     form: &[(String, String)],
     what: &str,
 ) -> Result<Vec<u8>, JobError> {
+    let (health, vendor) = (ctx.vendors.health(), connector.manifest().vendor);
     let response = ctx
         .http
         .post(url)
@@ -216,13 +217,18 @@ async fn signed_call(
         .timeout(TIMEOUT)
         .send()
         .await
-        .map_err(|e| JobError::Retry(format!("{what}: {}", e.without_url())))?;
+        .map_err(|e| {
+            health.failed(vendor);
+            JobError::Retry(format!("{what}: {}", e.without_url()))
+        })?;
     let http_status = response.status().as_u16();
-    let body = response
-        .bytes()
-        .await
-        .map_err(|_| JobError::Retry(format!("{what}: the answer stopped midway")))?;
-    match connector.effective_status(http_status, &body) {
+    let body = response.bytes().await.map_err(|_| {
+        health.failed(vendor);
+        JobError::Retry(format!("{what}: the answer stopped midway"))
+    })?;
+    let status = connector.effective_status(http_status, &body);
+    health.status(vendor, status);
+    match status {
         200..=299 => Ok(body.to_vec()),
         // 501 (Withings 2554, "not implemented") will not change by waiting.
         code @ (429 | 500 | 502..=599) => {
