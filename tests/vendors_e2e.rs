@@ -442,6 +442,100 @@ on_both_backends! {
     fn withings_grants_are_withdrawn_by_account_even_after_erasure(db: TestDb) {
         withings_withdrawal(&db);
     }
+
+    fn a_withings_account_connected_twice_keeps_its_grant_until_both_revoke(db: TestDb) {
+        withings_shared_account(&db);
+    }
+}
+
+/// Withings' revoke ends the account's grant to the app as a whole: while another
+/// connection holds the same account through the same app, revoking one must not
+/// end the other's grant at Withings. The last revocation withdraws it.
+fn withings_shared_account(db: &TestDb) {
+    let (hub, key) = start(db);
+    let api = Api::new(&hub, Some(&key));
+    connect_vendor(
+        &hub,
+        &key,
+        "m-1",
+        "withings",
+        &["body_measures"],
+        Some("shared"),
+    );
+    connect_vendor(
+        &hub,
+        &key,
+        "m-2",
+        "withings",
+        &["body_measures"],
+        Some("shared"),
+    );
+    let revoke = |member: &str| {
+        let (status, _) = api.call(
+            "DELETE",
+            &format!("/v1/members/{member}/connections/withings"),
+            None,
+        );
+        assert!(status == 200 || status == 204, "{status}");
+    };
+    let withdrawals = || {
+        sandbox_calls(&hub, "withings")
+            .iter()
+            .filter(|c| c["path"] == "/v2/oauth2" && c["sandbox_user"] == "shared")
+            .count()
+    };
+    let jobs_done = || {
+        #[derive(diesel::QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        use diesel::RunQueryDsl;
+        let mut conn = db.raw_conn();
+        diesel::sql_query(
+            "SELECT count(*) AS n FROM jobs WHERE kind = 'vendor_revoke' AND state = 'done'",
+        )
+        .get_result::<N>(&mut conn)
+        .unwrap()
+        .n
+    };
+    revoke("m-1");
+    assert!(
+        eventually(30, || jobs_done() == 1),
+        "the first withdrawal job did not end"
+    );
+    assert_eq!(
+        withdrawals(),
+        0,
+        "m-2's live grant was withdrawn at Withings"
+    );
+    // m-2's grant still works at Withings: a manual sync goes through and the
+    // connection stays active (a dead grant would end in reauth_required).
+    let m2 = || {
+        let (_, body) = api.call("GET", "/v1/members/m-2/connections", None);
+        body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["vendor"] == "withings")
+            .unwrap()
+            .clone()
+    };
+    let before = m2()["last_sync_at"].clone();
+    let (status, body) = api.call("POST", "/v1/members/m-2/connections/withings/sync", None);
+    assert_eq!(status, 202, "{body}");
+    assert!(
+        eventually(30, || m2()["last_sync_at"] != before),
+        "no sync of m-2 ended: {}",
+        m2()
+    );
+    assert_eq!(m2()["status"], "active", "{}", m2());
+    revoke("m-2");
+    assert!(
+        eventually(30, || withdrawals() == 1),
+        "the last revocation did not withdraw the grant: {:?}",
+        sandbox_calls(&hub, "withings")
+    );
 }
 
 /// Withings' revocation names the member's account, not a token. Erasure destroys

@@ -230,10 +230,9 @@ async fn signed_call(
     health.status(vendor, status);
     match status {
         200..=299 => Ok(body.to_vec()),
-        // 501 (Withings 2554, "not implemented") will not change by waiting.
-        code @ (429 | 500 | 502..=599) => {
-            Err(JobError::Retry(format!("{what} answered as HTTP {code}")))
-        }
+        // Withings reports its own failures as 2554, which stands for 501: retried
+        // like every 5xx, at most `MAX_ATTEMPTS` times.
+        code @ (429 | 500..=599) => Err(JobError::Retry(format!("{what} answered as HTTP {code}"))),
         code => Err(JobError::Fatal(
             format!("the vendor refused the {what} (answered as HTTP {code})"),
             "error",
