@@ -233,6 +233,78 @@ on_both_backends! {
         assert_figures(&r, seen);
     }
 
+    fn an_elevated_error_rate_opens_an_incident_and_resolves_it_but_is_not_downtime(db: TestDb) {
+        let receiver = Receiver::start();
+        let config = CONFIG.replacen(
+            "[monitor]\n",
+            "[monitor]\nerror_rate_percent = 20\nerror_rate_window_secs = 3\nerror_rate_min_requests = 10\n",
+            1,
+        );
+        let cfg = db.write_config(&format!("[sync]\nbackfill_days = 1\n{config}"));
+        let hub = Hub::start_with(db.path(), &db.env(), &["--config", cfg.to_str().unwrap()]);
+        let (_, key) = create_portal(&db, "P");
+        endpoint(&hub, &key, &receiver);
+        common::demo::connect_alice(&hub, &key);
+        let id = || {
+            #[derive(diesel::QueryableByName)]
+            struct Id {
+                #[diesel(sql_type = diesel::sql_types::Text)]
+                id: String,
+            }
+            use diesel::RunQueryDsl;
+            let mut conn = db.raw_conn();
+            diesel::sql_query("SELECT id FROM observations ORDER BY id LIMIT 1").load::<Id>(&mut conn).unwrap().pop().map(|r| r.id)
+        };
+        assert!(eventually(60, || id().is_some()), "nothing was stored");
+        let id = id().unwrap();
+        let api = Api::new(&hub, Some(&key));
+        let read = |id: &str| api.call("GET", &format!("/fhir/r4/Observation/{id}"), None).0;
+        assert_eq!(read(&id), 200);
+        // One stored row goes bad (its sealed resource overwritten): reading it is
+        // a server error, while the core checks go on passing.
+        {
+            use diesel::RunQueryDsl;
+            let (pool, _) = db.open(&test_master_key());
+            let mut conn = pool.conn().unwrap();
+            let n = diesel::sql_query(format!("UPDATE observations SET resource_sealed = content_hash WHERE id = '{id}'"))
+                .execute(&mut conn)
+                .unwrap();
+            assert_eq!(n, 1);
+        }
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(4) && receiver.of_type("incident.opened").is_empty() {
+            assert_eq!(read(&id), 500);
+            assert_eq!(api.call("GET", "/v1/members/alice", None).0, 200);
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        assert!(eventually(5, || !receiver.of_type("incident.opened").is_empty()), "no incident.opened");
+        let opened = &receiver.of_type("incident.opened")[0];
+        let incident = &opened["data"]["incident"];
+        assert_eq!(incident["title"], "Elevated API error rate", "{opened}");
+        assert_eq!(incident["severity"], 2);
+        assert!(incident["cause"].as_str().unwrap().contains("server errors"), "{opened}");
+        let text = opened.to_string();
+        assert!(!text.contains(&id) && !text.contains("alice"), "no tenant data: {text}");
+        let metrics = hub.get("/metrics").text().unwrap();
+        assert!(metrics.contains("tributary_api_error_rate_percent"), "{metrics}");
+
+        // The failing reads stop; good traffic goes on: once the window holds only
+        // good answers the incident resolves.
+        let resolved = eventually(15, || {
+            for _ in 0..5 {
+                assert_eq!(api.call("GET", "/v1/members/alice", None).0, 200);
+            }
+            !receiver.of_type("incident.resolved").is_empty()
+        });
+        assert!(resolved, "no incident.resolved: {}", hub.logs());
+        let done = &receiver.of_type("incident.resolved")[0]["data"]["incident"];
+        assert_eq!(done["id"], incident["id"]);
+        assert!(done["message"].as_str().unwrap().contains("error rate"), "{done}");
+        // Not downtime: the core checks passed all along.
+        let r = report(&hub, &key);
+        assert_eq!(r["downtime_minutes"], 0.0, "{r:#}");
+    }
+
     fn a_vendor_outage_is_recorded_per_vendor_and_is_not_downtime(db: TestDb) {
         // Failed syncs retried within a second or two, and a short backfill.
         let sync = "[sync]\nbackfill_days = 1\npoll_interval_ms = 100\nretry_base_secs = 1\nretry_max_secs = 2\nmax_attempts = 100\n";

@@ -18,6 +18,9 @@ pub(super) struct MonitorFile {
     update_every_secs: f64,
     sla_target_percent: f64,
     peers: Vec<String>,
+    error_rate_percent: f64,
+    error_rate_window_secs: f64,
+    error_rate_min_requests: u64,
 }
 
 impl Default for MonitorFile {
@@ -29,6 +32,9 @@ impl Default for MonitorFile {
             update_every_secs: 4.0 * 3600.0,
             sla_target_percent: 99.9,
             peers: Vec::new(),
+            error_rate_percent: 5.0,
+            error_rate_window_secs: 300.0,
+            error_rate_min_requests: 20,
         }
     }
 }
@@ -68,6 +74,13 @@ pub struct MonitorSettings {
     /// when this instance's checks fail and it cannot read the others' samples:
     /// while one of them serves, the hub is up and no incident opens.
     pub peers: Vec<url::Url>,
+    /// The share of 5xx responses (percent) above which the automatic incident
+    /// opens; 0 turns the rule off.
+    pub error_rate_percent: f64,
+    /// The stretch the error rate is taken over.
+    pub error_rate_window: Duration,
+    /// Fewer responses than this in the window never open an incident.
+    pub error_rate_min_requests: u64,
 }
 
 /// Weekly maintenance windows (`[maintenance]`).
@@ -126,6 +139,24 @@ pub(super) fn monitor_settings(
         )?,
         sla_target_percent: target,
         peers: peers(&f.peers, origin)?,
+        error_rate_percent: {
+            let p = f.error_rate_percent;
+            if !(p.is_finite() && (0.0..100.0).contains(&p)) {
+                return Err(invalid(
+                    "monitor.error_rate_percent",
+                    origin,
+                    "must be a percentage from 0 (off) to below 100",
+                ));
+            }
+            p
+        },
+        error_rate_window: seconds(
+            "monitor.error_rate_window_secs",
+            origin,
+            f.error_rate_window_secs,
+            1.0,
+        )?,
+        error_rate_min_requests: f.error_rate_min_requests,
     })
 }
 

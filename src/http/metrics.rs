@@ -22,6 +22,8 @@ pub struct Metrics {
     fhir_push: IntCounterVec,
     /// The availability monitor's gauges (`ops::metrics`).
     pub ops: crate::ops::metrics::OpsMetrics,
+    /// Responses and server errors since the monitor's last round.
+    pub tally: crate::ops::error_rate::RequestTally,
 }
 
 /// Label for requests that matched no route: the path itself could hold anything.
@@ -138,6 +140,7 @@ impl Metrics {
             webhook_attempts,
             fhir_push,
             ops,
+            tally: Default::default(),
         })
     }
 

@@ -40,6 +40,12 @@ pub async fn observe(
         .match_pattern()
         .unwrap_or_else(|| UNMATCHED_ROUTE.to_owned());
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
+    // The monitor's own checks are not traffic: they neither raise nor dilute the
+    // error rate.
+    let from_monitor = req
+        .headers()
+        .get(actix_web::http::header::USER_AGENT)
+        .is_some_and(|v| v.as_bytes() == crate::ops::checks::MONITOR_AGENT.as_bytes());
     req.extensions_mut()
         .insert(super::auth::RequestId(id.clone()));
     let span = tracing::info_span!("request", request_id = %id, method = %method, route = %route);
@@ -52,6 +58,9 @@ pub async fn observe(
     let elapsed = started.elapsed();
     if let Some(m) = metrics {
         m.observe_request(&method, &route, status.as_u16(), elapsed.as_secs_f64());
+        if !from_monitor {
+            m.tally.response(&route, status.as_u16());
+        }
     }
     span.in_scope(|| {
         tracing::info!(

@@ -27,9 +27,13 @@ pub struct Checks {
     pub timeout: Duration,
 }
 
+/// The user agent of the monitor's and the probe's requests.
+pub const MONITOR_AGENT: &str = "tributary-monitor";
+
 impl Checks {
     pub fn client(timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
         reqwest::Client::builder()
+            .user_agent(MONITOR_AGENT)
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
             // The hub checks itself on loopback; its certificate names the public host.

@@ -16,6 +16,7 @@ pub struct OpsMetrics {
     /// The vendors `vendor_up` has a series for, to drop those no longer known.
     vendors_shown: Mutex<BTreeSet<String>>,
     another_serves: IntCounter,
+    error_rate: prometheus::Gauge,
 }
 
 impl OpsMetrics {
@@ -56,7 +57,13 @@ impl OpsMetrics {
         registry.register(Box::new(buffered.clone()))?;
         registry.register(Box::new(incidents.clone()))?;
         registry.register(Box::new(vendor_up.clone()))?;
+        let error_rate = prometheus::Gauge::new(
+            "tributary_api_error_rate_percent",
+            "Share of this process's API responses that were 5xx over monitor.error_rate_window_secs \
+             (-1 while there were fewer than monitor.error_rate_min_requests)",
+        )?;
         registry.register(Box::new(another_serves.clone()))?;
+        registry.register(Box::new(error_rate.clone()))?;
         Ok(Self {
             up,
             rounds,
@@ -65,6 +72,7 @@ impl OpsMetrics {
             vendor_up,
             vendors_shown: Mutex::default(),
             another_serves,
+            error_rate,
         })
     }
 
@@ -98,6 +106,11 @@ impl OpsMetrics {
                 .set(i64::from(*up));
         }
         *shown = states.keys().cloned().collect();
+    }
+
+    /// The error rate over the window, `None` while too few responses.
+    pub fn error_rate(&self, percent: Option<f64>) {
+        self.error_rate.set(percent.unwrap_or(-1.0));
     }
 
     /// This process failed a round while another instance served.

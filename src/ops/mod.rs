@@ -16,6 +16,7 @@
 
 pub mod checks;
 pub mod cli;
+pub mod error_rate;
 pub mod incidents;
 pub mod maintenance;
 pub mod metrics;

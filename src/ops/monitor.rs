@@ -66,6 +66,8 @@ pub struct Monitor {
     incident_dirty: bool,
     /// Whether the last round's database check passed.
     database_ok: bool,
+    /// The API's error rate over `monitor.error_rate_window` (`error_rate`).
+    errors: super::error_rate::ErrorWindow,
 }
 
 impl Monitor {
@@ -78,6 +80,10 @@ impl Monitor {
         notifier: Notifier,
         metrics: Arc<Metrics>,
     ) -> Self {
+        let errors = super::error_rate::ErrorWindow::new(
+            settings.error_rate_window,
+            settings.error_rate_min_requests,
+        );
         Self {
             checks,
             ring,
@@ -93,6 +99,7 @@ impl Monitor {
             incident: None,
             incident_dirty: false,
             database_ok: false,
+            errors,
         }
     }
 
@@ -155,7 +162,14 @@ impl Monitor {
         }
         self.metrics.ops.round(&failed, self.buffer.len());
         let another_serves = !failed.is_empty() && self.another_serves(at, database_ok).await;
-        self.track_incident(at, &failed, another_serves);
+        let (served, errors) = self.metrics.tally.take();
+        let rate = self.errors.push(std::time::Instant::now(), served, errors);
+        self.metrics.ops.error_rate(rate);
+        let threshold = self.settings.error_rate_percent;
+        // Only while this instance's core checks pass: a failing instance's errors
+        // are that failure's, which the core rule judges (with the other instances).
+        let error_rate = rate.filter(|r| failed.is_empty() && threshold > 0.0 && *r > threshold);
+        self.track_incident(at, &failed, another_serves, error_rate);
         if database_ok {
             self.housekeeping(at, failed.is_empty()).await;
         }
@@ -223,7 +237,17 @@ impl Monitor {
         false
     }
 
-    fn track_incident(&mut self, now: NaiveDateTime, failed: &[String], another_serves: bool) {
+    /// Open, repeat or resolve the automatic incident. It is open while the hub is
+    /// down (this instance's core checks failing for `incident_after` with no other
+    /// instance serving) or while this instance's API error rate is above the
+    /// threshold (`error_rate`, in percent; at once, the window smooths it).
+    fn track_incident(
+        &mut self,
+        now: NaiveDateTime,
+        failed: &[String],
+        another_serves: bool,
+        error_rate: Option<f64>,
+    ) {
         if another_serves {
             self.metrics.ops.failing_while_another_serves();
             if !self.another_served {
@@ -231,16 +255,27 @@ impl Monitor {
             }
         }
         self.another_served = another_serves;
-        if failed.is_empty() || another_serves {
+        let core_failing = !failed.is_empty() && !another_serves;
+        if !core_failing {
             self.failing_since = None;
+        }
+        let rate_cause = error_rate.map(|r| {
+            format!(
+                "{r:.1} % of API responses were server errors over {} s",
+                self.settings.error_rate_window.as_secs()
+            )
+        });
+        if !core_failing && rate_cause.is_none() {
             if let Some(incident) = self.incident.as_mut().filter(|i| i.state == "open") {
                 incident.state = "resolved".into();
                 incident.resolved_at = Some(now);
                 incident.updated_at = now;
-                incident.message = if failed.is_empty() {
-                    "The core functions answer again."
-                } else {
+                incident.message = if !failed.is_empty() {
                     "Another instance serves; the hub is up."
+                } else if incident.cause.contains("server errors") {
+                    "The API's error rate is back under the threshold."
+                } else {
+                    "The core functions answer again."
                 }
                 .into();
                 incident.last_notice_at = now;
@@ -254,21 +289,44 @@ impl Monitor {
             }
             return;
         }
-        let since = *self.failing_since.get_or_insert(now);
-        let open = self.incident.as_ref().is_some_and(|i| i.state == "open");
+        let mut causes: Vec<String> = if core_failing {
+            failed.to_vec()
+        } else {
+            Vec::new()
+        };
+        causes.extend(rate_cause);
+        let cause = causes.join(", ");
         let threshold =
             chrono::Duration::from_std(self.settings.incident_after).unwrap_or_default();
-        if !open && now - since >= threshold {
-            let core = failed.iter().any(|f| f == "database" || f == "api");
+        let since = if core_failing {
+            Some(*self.failing_since.get_or_insert(now))
+        } else {
+            None
+        };
+        // Core checks count after the threshold; an error rate at once.
+        let due = error_rate.is_some() || since.is_none_or(|s| now - s >= threshold);
+        let open = self.incident.as_ref().is_some_and(|i| i.state == "open");
+        if !open && due {
+            let core = core_failing && failed.iter().any(|f| f == "database" || f == "api");
             let incident = Incident {
                 id: Incident::new_id(),
                 severity: if core { 1 } else { 2 },
                 state: "open".into(),
-                title: "Core functions failing".into(),
-                cause: failed.join(", "),
-                message: "The hub's core checks are failing; we are working on it.".into(),
+                title: if core_failing {
+                    "Core functions failing"
+                } else {
+                    "Elevated API error rate"
+                }
+                .into(),
+                cause,
+                message: if core_failing {
+                    "The hub's core checks are failing; we are working on it."
+                } else {
+                    "Part of the hub's API answers with server errors; we are working on it."
+                }
+                .into(),
                 automatic: true,
-                opened_at: since,
+                opened_at: since.unwrap_or(now),
                 updated_at: now,
                 resolved_at: None,
                 last_notice_at: now,
@@ -286,7 +344,7 @@ impl Monitor {
             if now - incident.last_notice_at >= every {
                 incident.last_notice_at = now;
                 incident.updated_at = now;
-                incident.cause = failed.join(", ");
+                incident.cause = cause;
                 self.notifier.send(
                     EventKind::IncidentUpdated,
                     &incident.id,
