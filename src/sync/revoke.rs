@@ -4,9 +4,11 @@
 //! the vendor, in the vendor's own dialect ([`RevokeStyle`]): RFC 7009 with the
 //! refresh token, Oura's access token in the query, Garmin's `DELETE
 //! user/registration`, Withings' `action=revoke` signed over a nonce and naming
-//! the member's account (kept sealed for this call). A vendor that is down or answers 5xx is tried again with
-//! backoff; a vendor that says the token is already invalid (400/401 on the token)
-//! counts as done, since the grant is gone either way.
+//! the member's account (kept sealed for this call). A vendor that is down or
+//! answers 5xx is tried again with backoff; a vendor that says the token is
+//! already invalid (400/401 on the token) counts as done, since the grant is gone
+//! either way. A call that ends the account's whole grant to the app (Withings,
+//! Garmin) is not made while the account is connected through the app again.
 
 use super::run::{blocking, Done, JobError};
 use super::SyncContext;
