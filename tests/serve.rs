@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+use common::outage::make_database_unreachable;
 use common::*;
 use diesel::connection::SimpleConnection;
 
@@ -140,58 +141,6 @@ on_both_backends! {
         let second = Hub::start(db.path(), &serve_env(&db));
         assert_eq!(second.get("/readyz").status(), 200);
         assert!(!second.logs().contains("applied migrations"), "migrations ran twice");
-    }
-}
-
-/// Take the database away in the way each backend loses it, and return how to bring
-/// it back. SQLite: the file disappears (volume unmounted, file moved). PostgreSQL:
-/// the server refuses connections to the database and drops the open ones.
-fn make_database_unreachable(db: &TestDb) -> Box<dyn FnOnce()> {
-    match db.backend {
-        Backend::Sqlite => {
-            let file = db.sqlite_file();
-            let aside = file.with_extension("moved");
-            std::fs::rename(&file, &aside).unwrap();
-            Box::new(move || std::fs::rename(&aside, &file).unwrap())
-        }
-        Backend::Postgres => {
-            let name = db.pg_name().to_owned();
-            let mut admin = admin_conn();
-            admin
-                .batch_execute(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false"))
-                .unwrap();
-            // A connection that was being opened as the door closed may still get
-            // in (the hub's sync workers open connections all the time): terminate
-            // until none is left.
-            for _ in 0..50 {
-                admin
-                    .batch_execute(&format!(
-                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
-                    ))
-                    .unwrap();
-                std::thread::sleep(std::time::Duration::from_millis(50));
-                #[derive(diesel::QueryableByName)]
-                struct N {
-                    #[diesel(sql_type = diesel::sql_types::BigInt)]
-                    n: i64,
-                }
-                let left: N = diesel::RunQueryDsl::get_result(
-                    diesel::sql_query(format!(
-                        "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = '{name}'"
-                    )),
-                    &mut admin,
-                )
-                .unwrap();
-                if left.n == 0 {
-                    break;
-                }
-            }
-            Box::new(move || {
-                admin
-                    .batch_execute(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"))
-                    .unwrap()
-            })
-        }
     }
 }
 

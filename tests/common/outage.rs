@@ -8,9 +8,9 @@ use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-/// SQLite: the file disappears (volume unmounted, file moved). PostgreSQL: the server
-/// refuses connections to the database and drops the open ones. Returns how to bring
-/// it back.
+/// Take the database away in the way each backend loses it, and return how to bring
+/// it back. SQLite: the file disappears (volume unmounted, file moved). PostgreSQL:
+/// the server refuses connections to the database and drops the open ones.
 pub fn make_database_unreachable(db: &TestDb) -> Box<dyn FnOnce()> {
     match db.backend {
         Backend::Sqlite => {
@@ -25,13 +25,31 @@ pub fn make_database_unreachable(db: &TestDb) -> Box<dyn FnOnce()> {
             admin
                 .batch_execute(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false"))
                 .unwrap();
-            for _ in 0..20 {
+            // A connection that was being opened as the door closed may still get
+            // in (the hub's sync workers open connections all the time): terminate
+            // until none is left.
+            for _ in 0..50 {
                 admin
                     .batch_execute(&format!(
                         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
                     ))
                     .unwrap();
                 std::thread::sleep(std::time::Duration::from_millis(50));
+                #[derive(diesel::QueryableByName)]
+                struct N {
+                    #[diesel(sql_type = diesel::sql_types::BigInt)]
+                    n: i64,
+                }
+                let left: N = diesel::RunQueryDsl::get_result(
+                    diesel::sql_query(format!(
+                        "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = '{name}'"
+                    )),
+                    &mut admin,
+                )
+                .unwrap();
+                if left.n == 0 {
+                    break;
+                }
             }
             Box::new(move || {
                 admin
